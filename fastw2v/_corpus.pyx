@@ -1,0 +1,262 @@
+"""Corpus preparation without the GIL's per-token cost.
+
+Two ways text reaches the kernels:
+- `encode_sentences` turns a batch of Python sentences into word ids with C-level dict lookups
+  (one producer thread keeps several workers fed);
+- `train_file_range` reads one line-aligned byte range of a corpus file, tokenises on ASCII
+  whitespace (the same rule as `bytes.split()`, which counted the vocabulary), looks words up in
+  a C hash table, and trains each sentence, all without the GIL.
+"""
+
+import os
+
+import numpy as np
+
+cimport numpy as cnp
+from cpython.dict cimport PyDict_GetItem
+from cpython.long cimport PyLong_AsLong
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdio cimport FILE, fclose, fopen, fread
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcmp
+
+from fastw2v._kernels cimport (
+    Model,
+    Trainer,
+    WorkerState,
+    add_words_done,
+    current_alpha,
+    stop_requested,
+    train_sentence,
+)
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #include <stdio.h>
+    #include <stdint.h>
+    #if defined(_WIN32)
+    static int fw_seek(FILE *f, int64_t offset) { return _fseeki64(f, offset, SEEK_SET); }
+    #else
+    #include <sys/types.h>
+    static int fw_seek(FILE *f, int64_t offset) { return fseeko(f, (off_t)offset, SEEK_SET); }
+    #endif
+    """
+    int fw_seek(FILE *f, int64_t offset) nogil
+
+# Sentences longer than this many tokens are cut into consecutive pieces, as LineSentence does:
+# nothing is dropped, only windows across a cut are lost.
+MAX_SENTENCE_LENGTH = 10000
+cdef int64_t MAX_SENTENCE = 10000
+# Longer tokens cannot be vocabulary words of any real corpus; they are read as unknown words.
+cdef enum:
+    MAX_TOKEN_BYTES = 4096
+    READ_CHUNK = 1 << 20
+
+
+def encode_sentences(list sentences, dict key_to_index, Py_ssize_t first_index=0):
+    """Word ids of a batch of sentences, dropping out-of-vocabulary tokens.
+
+    Returns (ids, sentence_ends, raw_words): sentence s is ids[ends[s-1]:ends[s]], and
+    raw_words[s] its token count before unknown words were dropped. `first_index` is the index
+    of the batch's first sentence in the corpus, for error messages.
+    """
+    cdef Py_ssize_t n_sentences = len(sentences), total = 0, s, n = 0
+    cdef object sentence, token
+    cdef void *value
+    for s in range(n_sentences):
+        sentence = sentences[s]
+        if isinstance(sentence, (str, bytes)):
+            raise TypeError(
+                f"sentence {first_index + s} is a {type(sentence).__name__}, not a list of "
+                "tokens: split it first, e.g. text.split()")
+        try:
+            total += len(sentence)
+        except TypeError:
+            raise TypeError(
+                f"sentence {first_index + s} is a {type(sentence).__name__}, not a list of "
+                "str tokens") from None
+    ids_array = np.empty(total, dtype=np.int32)
+    ends_array = np.empty(n_sentences, dtype=np.int64)
+    raw_array = np.empty(n_sentences, dtype=np.int64)
+    cdef int32_t[::1] ids = ids_array
+    cdef int64_t[::1] ends = ends_array
+    cdef int64_t[::1] raw = raw_array
+    for s in range(n_sentences):
+        sentence = sentences[s]
+        raw[s] = len(sentence)
+        for token in sentence:
+            value = PyDict_GetItem(key_to_index, token)
+            if value == NULL:
+                # The vocabulary holds only str keys, so any other token type lands here.
+                if not isinstance(token, str):
+                    raise TypeError(
+                        f"sentence {first_index + s} holds a token of type "
+                        f"{type(token).__name__} ({token!r}); tokens must be str")
+                continue
+            ids[n] = <int32_t>PyLong_AsLong(<object>value)
+            n += 1
+        ends[s] = n
+    return ids_array[:n], ends_array, raw_array
+
+
+cdef inline uint64_t _hash_bytes(const uint8_t *data, Py_ssize_t length) noexcept nogil:
+    # FNV-1a: words are short, and one multiply per byte beats any setup cost.
+    cdef uint64_t h = <uint64_t>14695981039346656037ULL
+    cdef Py_ssize_t i
+    for i in range(length):
+        h = (h ^ data[i]) * <uint64_t>1099511628211ULL
+    return h
+
+
+cdef class VocabHash:
+    """Open-addressing hash table from a word's utf-8 bytes to its index, built once per train()."""
+
+    cdef object _blob
+    cdef const uint8_t *keys
+    cdef int64_t[::1] offsets
+    cdef uint64_t[::1] hashes
+    cdef int32_t[::1] slots
+    cdef uint64_t mask
+
+    def __init__(self, index_to_key):
+        encoded = [word.encode("utf-8") for word in index_to_key]
+        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self._blob = b"".join(encoded)
+        self.keys = self._blob
+        capacity = 1
+        while capacity < 2 * len(encoded) + 1:
+            capacity *= 2
+        self.mask = capacity - 1
+        self.slots = np.full(capacity, -1, dtype=np.int32)
+        self.hashes = np.empty(len(encoded), dtype=np.uint64)
+        cdef Py_ssize_t i
+        cdef uint64_t slot
+        for i in range(len(encoded)):
+            self.hashes[i] = _hash_bytes(&self.keys[self.offsets[i]],
+                                         self.offsets[i + 1] - self.offsets[i])
+            slot = self.hashes[i] & self.mask
+            while self.slots[slot] != -1:
+                slot = (slot + 1) & self.mask
+            self.slots[slot] = i
+
+    cdef inline int32_t lookup(self, const uint8_t *token, Py_ssize_t length) noexcept nogil:
+        cdef uint64_t h = _hash_bytes(token, length)
+        cdef uint64_t slot = h & self.mask
+        cdef int32_t word
+        while True:
+            word = self.slots[slot]
+            if word < 0:
+                return -1
+            if (self.hashes[word] == h
+                    and self.offsets[word + 1] - self.offsets[word] == length
+                    and memcmp(&self.keys[self.offsets[word]], token, length) == 0):
+                return word
+            slot = (slot + 1) & self.mask
+
+    def get(self, word: str) -> int:
+        """Index of `word`, or -1 (for tests)."""
+        data = word.encode("utf-8")
+        return self.lookup(<const uint8_t *>(<bytes>data), len(data))
+
+
+cdef inline bint _is_space(uint8_t c) noexcept nogil:
+    return c == 32 or 9 <= c <= 13
+
+
+cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE *f,
+                      int64_t length) noexcept nogil:
+    """Train every sentence in the next `length` bytes of `f`; -1 on allocation failure."""
+    cdef const Model *m = &trainer.model
+    cdef uint8_t *chunk = <uint8_t *>malloc(READ_CHUNK)
+    cdef uint8_t *token = <uint8_t *>malloc(MAX_TOKEN_BYTES)
+    cdef int32_t *ids = <int32_t *>malloc(MAX_SENTENCE * sizeof(int32_t))
+    cdef int64_t remaining = length, got, i, n_ids = 0, n_raw = 0
+    cdef Py_ssize_t token_length = 0
+    cdef bint token_too_long = False, end_of_sentence
+    cdef int32_t word
+    cdef uint8_t c
+    if chunk == NULL or token == NULL or ids == NULL:
+        free(chunk)
+        free(token)
+        free(ids)
+        return -1
+    while remaining > 0 and not stop_requested(m):
+        got = fread(chunk, 1, READ_CHUNK if remaining > READ_CHUNK else remaining, f)
+        if got <= 0:
+            break
+        remaining -= got
+        for i in range(got + (1 if remaining <= 0 or got < READ_CHUNK else 0)):
+            # One virtual newline after the range's last byte ends its last sentence.
+            c = chunk[i] if i < got else 10
+            if not _is_space(c):
+                if token_length < MAX_TOKEN_BYTES:
+                    token[token_length] = c
+                    token_length += 1
+                else:
+                    token_too_long = True
+                continue
+            if token_length:
+                n_raw += 1
+                word = -1 if token_too_long else vocab.lookup(token, token_length)
+                if word >= 0:
+                    ids[n_ids] = word
+                    n_ids += 1
+                token_length = 0
+                token_too_long = False
+            end_of_sentence = c == 10 or n_raw == MAX_SENTENCE
+            if end_of_sentence and n_raw:
+                if n_ids:
+                    train_sentence(m, &worker.state, ids, n_ids, current_alpha(m))
+                add_words_done(m, n_raw)
+                n_ids = 0
+                n_raw = 0
+                if stop_requested(m):
+                    break
+    free(chunk)
+    free(token)
+    free(ids)
+    return 0
+
+
+def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
+                     int64_t start, int64_t end) -> None:
+    """Train on bytes [start, end) of the corpus file; both ends must be line or token bounds."""
+    cdef bytes encoded_path = os.fsencode(path)
+    cdef const char *c_path = encoded_path
+    cdef FILE *f
+    cdef int status
+    if end <= start:
+        return
+    f = fopen(c_path, "rb")
+    if f == NULL:
+        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
+    try:
+        if fw_seek(f, start) != 0:
+            raise OSError(f"cannot seek to byte {start} of {os.fspath(path)!r}")
+        with nogil:
+            status = _train_range(trainer, worker, vocab, f, end - start)
+        if status != 0:
+            raise MemoryError("cannot allocate corpus reading buffers")
+    finally:
+        fclose(f)
+
+
+def file_ranges(path, int workers, int64_t probe_bytes=1 << 16):
+    """Split a corpus file into `workers` byte ranges that start right after a newline, or after
+    whitespace if no newline is near (one-line corpora), so that no token is cut in two."""
+    size = os.path.getsize(path)
+    bounds = [0]
+    with open(path, "rb") as f:
+        for k in range(1, workers):
+            nominal = max(size * k // workers, bounds[len(bounds) - 1])
+            f.seek(nominal)
+            window = f.read(probe_bytes)
+            cut = window.find(b"\n")
+            if cut < 0:
+                cut = next((i for i, c in enumerate(window) if c in b" \t\r\x0b\x0c"), -1)
+            bounds.append(size if cut < 0 else min(size, nominal + cut + 1))
+    bounds.append(size)
+    return [(bounds[k], bounds[k + 1]) for k in range(workers)]

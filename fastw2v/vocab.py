@@ -1,0 +1,212 @@
+"""Vocabulary: counting, pruning, sorting, subsampling thresholds, noise weights, Huffman codes."""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+#: Return values of a `trim_rule(word, count, min_count)`, as in gensim.
+RULE_DEFAULT = 0
+RULE_DISCARD = 1
+RULE_KEEP = 2
+
+TrimRule = Optional[Callable[[str, int, int], int]]
+
+# Keep thresholds compare against 32 random bits: 2**32 means "always keep".
+ALWAYS_KEEP = 1 << 32
+
+
+@dataclass
+class CorpusScan:
+    """What one pass over a corpus found: raw counts in first-seen order, and its size."""
+
+    counts: dict
+    corpus_count: int
+    total_words: int
+    min_reduce: int = 1
+
+
+def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: TrimRule = None) -> bool:
+    """Whether `word` survives `min_count`, unless `trim_rule` decides otherwise."""
+    default = count >= min_count
+    if trim_rule is None:
+        return default
+    rule = trim_rule(word, count, min_count)
+    if rule == RULE_KEEP:
+        return True
+    if rule == RULE_DISCARD:
+        return False
+    return default
+
+
+def _prune(counts: dict, min_reduce: int, trim_rule: TrimRule) -> None:
+    for word in [w for w, c in counts.items() if not keep_vocab_item(w, c, min_reduce, trim_rule)]:
+        del counts[word]
+
+
+def scan_sentences(sentences: Iterable, max_vocab_size: int | None = None,
+                   trim_rule: TrimRule = None) -> CorpusScan:
+    """Count the words of an iterable of token lists.
+
+    With `max_vocab_size`, the rarest words are pruned whenever the table grows past it (each
+    time with a higher cut-off), so memory stays bounded on corpora with huge vocabularies.
+    """
+    counts: Counter = Counter()
+    min_reduce = 1
+    corpus_count = 0
+    total_words = 0
+    for index, sentence in enumerate(sentences):
+        if isinstance(sentence, (str, bytes)):
+            raise TypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of "
+                            "tokens: split it first, e.g. text.split()")
+        try:
+            counts.update(sentence)
+            total_words += len(sentence)
+        except TypeError:
+            raise TypeError(f"sentence {index} is not a list of str tokens "
+                            f"(got {type(sentence).__name__})") from None
+        corpus_count += 1
+        if max_vocab_size and len(counts) > max_vocab_size:
+            _prune(counts, min_reduce, trim_rule)
+            min_reduce += 1
+    bad = next((key for key in counts if not isinstance(key, str)), None)
+    if bad is not None:
+        raise TypeError(f"tokens must be str, found {type(bad).__name__} token {bad!r}")
+    return CorpusScan(dict(counts), corpus_count, total_words, min_reduce)
+
+
+def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
+                     trim_rule: TrimRule = None, max_sentence_length: int = 10000) -> CorpusScan:
+    """Count the words of a corpus file: one sentence per line, tokens split on ASCII whitespace.
+
+    The same tokenisation as the compiled corpus-file trainer, so both agree on every word.
+    """
+    counts: Counter = Counter()
+    min_reduce = 1
+    corpus_count = 0
+    total_words = 0
+    with open(path, "rb") as f:
+        for line in f:
+            tokens = line.split()
+            if not tokens:
+                continue
+            counts.update(tokens)
+            total_words += len(tokens)
+            corpus_count += -(-len(tokens) // max_sentence_length)
+            if max_vocab_size and len(counts) > max_vocab_size:
+                _prune_bytes(counts, min_reduce, trim_rule)
+                min_reduce += 1
+    decoded = {}
+    for key, count in counts.items():
+        try:
+            decoded[key.decode("utf-8")] = count
+        except UnicodeDecodeError as error:
+            raise ValueError(f"corpus file {os.fspath(path)!r} is not valid UTF-8 "
+                             f"(token {key[:40]!r}: {error.reason})") from None
+    return CorpusScan(decoded, corpus_count, total_words, min_reduce)
+
+
+def _prune_bytes(counts: dict, min_reduce: int, trim_rule: TrimRule) -> None:
+    if trim_rule is None:
+        for word in [w for w, c in counts.items() if c < min_reduce]:
+            del counts[word]
+        return
+    for word in [w for w, c in counts.items()
+                 if not keep_vocab_item(w.decode("utf-8", "replace"), c, min_reduce, trim_rule)]:
+        del counts[word]
+
+
+def effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:
+    """`min_count`, raised if needed so that at most `max_final_vocab` words remain."""
+    if not max_final_vocab or max_final_vocab >= len(counts):
+        return min_count
+    ranked = sorted(counts.values(), reverse=True)
+    return max(min_count, ranked[max_final_vocab] + 1)
+
+
+def select_words(counts: dict, min_count: int, trim_rule: TrimRule = None,
+                 sorted_vocab: bool = True) -> list[str]:
+    """Words that survive `min_count`/`trim_rule`: by descending count, ties in first-seen order."""
+    words = [w for w, c in counts.items() if keep_vocab_item(w, c, min_count, trim_rule)]
+    if sorted_vocab:
+        # sorted() is stable, so equal counts keep the order in which words were first seen.
+        words.sort(key=counts.__getitem__, reverse=True)
+    return words
+
+
+def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Per-word subsampling thresholds on 32 random bits (word2vec.c's formula).
+
+    A word seen c times is kept with probability min(1, (sqrt(c / t) + 1) * t / c), where
+    t = sample * total words (or `sample` itself when it is >= 1, as an absolute count).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if not sample or counts.size == 0:
+        return np.full(counts.shape, ALWAYS_KEEP, dtype=np.uint64)
+    threshold_count = sample if sample >= 1.0 else sample * counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        probability = (np.sqrt(counts / threshold_count) + 1.0) * (threshold_count / counts)
+    probability = np.where(counts > 0, np.minimum(probability, 1.0), 1.0)
+    return np.round(probability * ALWAYS_KEEP).astype(np.uint64)
+
+
+def keep_probability(thresholds: np.ndarray) -> np.ndarray:
+    """The keep probability each threshold stands for."""
+    return np.asarray(thresholds, dtype=np.float64) / ALWAYS_KEEP
+
+
+def noise_weights(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
+    """Unnormalised noise distribution count ** ns_exponent (a uniform one for exponent 0)."""
+    return np.power(np.asarray(counts, dtype=np.float64), ns_exponent)
+
+
+def huffman_paths(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Huffman tree over the word counts, flattened for the kernels.
+
+    Returns (points, codes, offsets): word w's path from the root is inner nodes
+    points[offsets[w]:offsets[w + 1]] (rows of syn1) with branch bits codes[...] (0 left, 1 right).
+    Ties between equal counts break on node index, so the tree is deterministic.
+    """
+    size = len(counts)
+    if size < 2:
+        # One word needs no decision: give it a single node so that it still gets trained.
+        return (np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.uint8),
+                np.arange(size + 1, dtype=np.int64))
+    heap = [(int(c), i) for i, c in enumerate(counts)]
+    heapq.heapify(heap)
+    parent = np.empty(2 * size - 1, dtype=np.int64)
+    branch = np.zeros(2 * size - 1, dtype=np.uint8)
+    next_node = size
+    while len(heap) > 1:
+        count_a, a = heapq.heappop(heap)
+        count_b, b = heapq.heappop(heap)
+        parent[a] = parent[b] = next_node
+        branch[b] = 1
+        heapq.heappush(heap, (count_a + count_b, next_node))
+        next_node += 1
+    root = 2 * size - 2
+    # Parents are created after their children, so walking node ids downwards visits every
+    # parent before its children and each path is its parent's path plus one step.
+    code_paths: list = [None] * (2 * size - 1)
+    point_paths: list = [None] * (2 * size - 1)
+    code_paths[root] = []
+    point_paths[root] = []
+    parent_list = parent.tolist()
+    branch_list = branch.tolist()
+    for node in range(root - 1, -1, -1):
+        up = parent_list[node]
+        code_paths[node] = code_paths[up] + [branch_list[node]]
+        point_paths[node] = point_paths[up] + [up - size]
+    lengths = np.fromiter((len(code_paths[w]) for w in range(size)), dtype=np.int64, count=size)
+    offsets = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.fromiter((b for w in range(size) for b in code_paths[w]), dtype=np.uint8,
+                        count=int(offsets[-1]))
+    points = np.fromiter((p for w in range(size) for p in point_paths[w]), dtype=np.int32,
+                         count=int(offsets[-1]))
+    return points, codes, offsets
