@@ -15,6 +15,7 @@ cdef struct Model:
     int vocab_size
     # Architecture and objectives.
     bint sg
+    bint batched
     bint cbow_mean
     bint hs
     bint softmax
@@ -29,6 +30,7 @@ cdef struct Model:
     const int32_t *hs_points
     const uint8_t *hs_codes
     const int64_t *hs_offsets
+    int max_outputs
     # Subsampling: keep word w when 32 random bits fall below keep_threshold[w] (2**32 = always).
     const uint64_t *keep_threshold
     # Learning-rate schedule, shared by all workers through one atomic word counter.
@@ -41,8 +43,18 @@ cdef struct Model:
 
 cdef struct Worker:
     uint64_t rng
+    # One step's inputs (context rows, or CBOW's mean in `hidden`) and their merged weights.
     float *hidden
-    float *hidden_grad
+    float **inputs
+    float *in_weights
+    int32_t *input_words
+    float *input_grads
+    # One objective's output rows with their labels and merged weights.
+    float **outputs
+    float *labels
+    float *out_weights
+    int32_t *output_words
+    float *step_scratch
     float *scores
     int32_t *context
     int32_t *sentence

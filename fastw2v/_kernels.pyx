@@ -1,29 +1,32 @@
 """GIL-free word2vec training kernels.
 
-An *architecture* decides what the hidden vector is and where its gradient goes: skip-gram
-predicts the centre word from one context row, CBOW from the mean (or sum) of the window's rows.
-Both go through `predict`. An *objective* scores the hidden vector against a target word, updates
-its own output rows and accumulates the step for the hidden vector: negative sampling,
-hierarchical softmax and the exact full softmax are one function each. A new objective is one
-new function and one line in `predict`.
+An *architecture* decides what the inputs of a prediction are and where their steps go:
+skip-gram predicts the centre word from context rows, CBOW from the mean (or sum) of the
+window's rows. Both go through `predict`. A logistic *objective* lists the output rows that
+score the target: negative sampling the target and its noise words, hierarchical softmax the
+inner nodes of the target's Huffman path. The dense step over inputs x outputs lives in
+`_dense.h`. The exact full softmax is its own function, built on BLAS matrix-vector products.
+A new objective is one function and one line in `predict`.
 
-Updates follow the word2vec papers and the derivations the project was designed from; for a
-hidden vector h, target t and learning rate a:
-    negative sampling   g_i = a * (label_i - sigmoid(u_i . h)); h_step += g_i u_i; u_i += g_i h
-    hierarchical softm. the same over the inner nodes of t's Huffman path, label = 1 - code
+Updates follow the word2vec papers and the derivations the project was designed from; for an
+input h, target t and learning rate a:
+    logistic objectives g_o = a * (label_o - sigmoid(u_o . h)); h_step += g_o u_o; u_o += g_o h
+                        (label 1 for the target / 1 - code on the Huffman path, 0 for noise)
     full softmax        e = softmax(U h) - onehot(t); h_step = -a U^T e; U -= a e h^T
-The hidden step is added to every context row, which for CBOW with `cbow_mean=1` is the update
-word2vec.c applies (the step with respect to the mean, not divided by the window size).
+Every step is computed from the rows as they were before it. CBOW adds its input's step to
+every context row, which with `cbow_mean=1` is word2vec.c's update (the step with respect to
+the mean, not divided by the window size). With `batched`, skip-gram shares one draw of
+negatives among all the context rows of a window and updates each row once per window.
 """
 
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport exp, expf, log, log1p
+from libc.math cimport expf, log
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport saxpy, sdot, sgemv, sger, sscal
+from scipy.linalg.cython_blas cimport sgemv, sger, sscal
 
 from fastw2v._sampling cimport AliasEntry, draw_alias, next_random, random_below
 
@@ -53,154 +56,180 @@ cdef extern from *:
     int64_t fw_atomic_load(int64_t *p) nogil
     int fw_atomic_load_int(int *p) nogil
 
+cdef extern from "_dense.h":
+    void fw_init_sigmoid() nogil
+    double fw_logistic_step(int dim, int n_in, float *const *inputs, const float *in_weights,
+                            int n_out, float *const *outputs, const float *labels,
+                            const float *out_weights, float alpha, float *input_grads,
+                            float *scratch, int want_loss) nogil
+    void fw_axpy(int dim, float a, const float *x, float *y) nogil
+    void fw_prefetch_row(const float *row, int dim) nogil
+    void fw_update_row(int dim, float a, const float *x, float *y) nogil
+    void fw_clamp_rows(size_t count, float *y) nogil
+
 cdef int ONE = 1
 cdef float ONEF = 1.0
 cdef float ZEROF = 0.0
 
-# Sigmoid by table with linear interpolation: within 2e-7 of the exact value on [-8, 8], exact
-# (through expf) outside, where the branch is rare.
-cdef enum:
-    SIGMOID_STEPS = 4096
-cdef float SIGMOID_RANGE = 8.0
-cdef float SIGMOID_TABLE[SIGMOID_STEPS + 1]
-cdef float SIGMOID_SCALE = SIGMOID_STEPS / (2.0 * 8.0)
-
-
-cdef void _fill_sigmoid_table():
-    cdef int i
-    cdef double x
-    for i in range(SIGMOID_STEPS + 1):
-        x = -SIGMOID_RANGE + i / SIGMOID_SCALE
-        SIGMOID_TABLE[i] = <float>(1.0 / (1.0 + exp(-x)))
-
-
-_fill_sigmoid_table()
-
-
-cdef inline float sigmoid(float x) noexcept nogil:
-    cdef float position
-    cdef int i
-    if x <= -SIGMOID_RANGE or x >= SIGMOID_RANGE:
-        return 1.0 / (1.0 + expf(-x))
-    position = (x + SIGMOID_RANGE) * SIGMOID_SCALE
-    i = <int>position
-    if i >= SIGMOID_STEPS:
-        i = SIGMOID_STEPS - 1
-    return SIGMOID_TABLE[i] + (position - i) * (SIGMOID_TABLE[i + 1] - SIGMOID_TABLE[i])
-
-
-cdef inline double neg_log_sigmoid(double x) noexcept nogil:
-    # -log(sigmoid(x)) without overflow for large |x|.
-    if x > 0:
-        return log1p(exp(-x))
-    return -x + log1p(exp(x))
+fw_init_sigmoid()
 
 
 # ----------------------------------------------------------------------------------- objectives
+# A logistic objective lists the output rows that score the target (with labels and merged
+# duplicate weights); `predict` runs the dense step over them.
 
-cdef inline void _binary_step(const Model *m, Worker *w, const float *hidden, float *hidden_grad,
-                              float *row, float label, float alpha) noexcept nogil:
-    # One logistic unit: the step for the hidden vector uses the row before its own update.
-    cdef int dim = m.dim
-    cdef float score = sdot(&dim, hidden, &ONE, row, &ONE)
-    cdef float g = (label - sigmoid(score)) * alpha
-    if m.compute_loss:
-        w.loss += neg_log_sigmoid(score if label > 0.5 else -score)
-    saxpy(&dim, &g, row, &ONE, hidden_grad, &ONE)
-    saxpy(&dim, &g, hidden, &ONE, row, &ONE)
+cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, float *row,
+                            float label) noexcept nogil:
+    cdef int o
+    for o in range(n_out):
+        if w.output_words[o] == word:
+            w.out_weights[o] += 1.0
+            return n_out
+    fw_prefetch_row(row, m.dim)
+    w.output_words[n_out] = word
+    w.outputs[n_out] = row
+    w.labels[n_out] = label
+    w.out_weights[n_out] = 1.0
+    return n_out + 1
 
 
-cdef void negative_sampling(const Model *m, Worker *w, const float *hidden, float *hidden_grad,
-                            int32_t target, float alpha) noexcept nogil:
-    cdef int k
+cdef int negative_sampling_outputs(const Model *m, Worker *w, int32_t target) noexcept nogil:
+    """The target with label 1 and `negative` noise words with label 0; a draw equal to the
+    target is dropped and repeated draws are merged into one row of higher weight."""
+    cdef int k, n_out = 0
     cdef int32_t word
     cdef int64_t dim = m.dim
-    _binary_step(m, w, hidden, hidden_grad, &m.syn1neg[target * dim], 1.0, alpha)
+    n_out = _add_output(m, w, n_out, target, &m.syn1neg[target * dim], 1.0)
     for k in range(m.negative):
         if w.fixed_negatives != NULL:
             word = w.fixed_negatives[k]
         else:
             word = draw_alias(m.noise, m.noise_size, &w.rng)
-        if word == target:
-            continue
-        _binary_step(m, w, hidden, hidden_grad, &m.syn1neg[word * dim], 0.0, alpha)
+        if word != target:
+            n_out = _add_output(m, w, n_out, word, &m.syn1neg[word * dim], 0.0)
+    return n_out
 
 
-cdef void hierarchical_softmax(const Model *m, Worker *w, const float *hidden, float *hidden_grad,
-                               int32_t target, float alpha) noexcept nogil:
-    cdef int64_t p, dim = m.dim
-    for p in range(m.hs_offsets[target], m.hs_offsets[target + 1]):
-        _binary_step(m, w, hidden, hidden_grad, &m.syn1[m.hs_points[p] * dim],
-                     1.0 - m.hs_codes[p], alpha)
+cdef int hierarchical_softmax_outputs(const Model *m, Worker *w, int32_t target) noexcept nogil:
+    """The inner nodes on the target's Huffman path, labelled 1 - code."""
+    cdef int64_t p, dim = m.dim, first = m.hs_offsets[target]
+    cdef int n_out = <int>(m.hs_offsets[target + 1] - first)
+    for p in range(n_out):
+        w.outputs[p] = &m.syn1[m.hs_points[first + p] * dim]
+        w.labels[p] = 1.0 - m.hs_codes[first + p]
+        w.out_weights[p] = 1.0
+    return n_out
 
 
-cdef void full_softmax(const Model *m, Worker *w, const float *hidden, float *hidden_grad,
-                       int32_t target, float alpha) noexcept nogil:
+cdef double full_softmax(const Model *m, Worker *w, const float *hidden, float *hidden_grad,
+                         int32_t target, float alpha) noexcept nogil:
+    """Exact softmax over the whole vocabulary: matrix-vector products, so BLAS pays here."""
     # syn1 is (vocab_size x dim) row-major, i.e. a column-major dim x vocab_size matrix U^T.
     cdef int dim = m.dim, size = m.vocab_size, i
     cdef float *scores = w.scores
-    cdef float top, step = -alpha
-    cdef double total = 0.0
-    sgemv(b"T", &dim, &size, &ONEF, m.syn1, &dim, hidden, &ONE, &ZEROF, scores, &ONE)
+    cdef float top, target_score, step = -alpha
+    cdef double total = 0.0, loss = 0.0
+    sgemv(b"T", &dim, &size, &ONEF, m.syn1, &dim, <float *>hidden, &ONE, &ZEROF, scores, &ONE)
     top = scores[0]
     for i in range(1, size):
         if scores[i] > top:
             top = scores[i]
+    target_score = scores[target]
     for i in range(size):
         scores[i] = expf(scores[i] - top)
         total += scores[i]
     if m.compute_loss:
-        w.loss += log(total) - log(scores[target])
+        # log-sum-exp: stays finite even when the target's probability underflows.
+        loss = log(total) - (target_score - top)
     for i in range(size):
         scores[i] = <float>(scores[i] / total)
     scores[target] -= 1.0
     sgemv(b"N", &dim, &size, &step, m.syn1, &dim, scores, &ONE, &ONEF, hidden_grad, &ONE)
-    sger(&dim, &size, &step, hidden, &ONE, scores, &ONE, m.syn1, &dim)
+    sger(&dim, &size, &step, <float *>hidden, &ONE, scores, &ONE, m.syn1, &dim)
+    fw_clamp_rows(<size_t>size * dim, m.syn1)
+    return loss
 
 
 # -------------------------------------------------------------------------------- architectures
 
 cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_context,
                   int32_t target, float alpha) noexcept nogil:
-    """Predict `target` from the rows `context`: one row for skip-gram, a window for CBOW."""
-    cdef int dim = m.dim, j
+    """Predict `target` from the rows `context`, then add each input's step to its rows.
+
+    Skip-gram: every context row is an input of its own (repeated words merged into one input of
+    higher weight). CBOW: one input, the mean (or sum) of the context rows, whose step is added
+    to every context row.
+    """
+    cdef int dim = m.dim, j, b, n_in = 0, n_out
     cdef int64_t d = m.dim
-    cdef float *hidden
     cdef float scale
-    if n_context == 1:
-        hidden = &m.syn0[context[0] * d]
+    cdef double loss = 0.0
+    if m.sg:
+        for j in range(n_context):
+            for b in range(n_in):
+                if w.input_words[b] == context[j]:
+                    w.in_weights[b] += 1.0
+                    break
+            else:
+                w.input_words[n_in] = context[j]
+                w.inputs[n_in] = &m.syn0[context[j] * d]
+                w.in_weights[n_in] = 1.0
+                n_in += 1
     else:
-        hidden = w.hidden
-        memcpy(hidden, &m.syn0[context[0] * d], dim * sizeof(float))
+        memcpy(w.hidden, &m.syn0[context[0] * d], dim * sizeof(float))
         for j in range(1, n_context):
-            saxpy(&dim, &ONEF, &m.syn0[context[j] * d], &ONE, hidden, &ONE)
-        if m.cbow_mean:
+            fw_axpy(dim, 1.0, &m.syn0[context[j] * d], w.hidden)
+        if m.cbow_mean and n_context > 1:
             scale = 1.0 / n_context
-            sscal(&dim, &scale, hidden, &ONE)
-    memset(w.hidden_grad, 0, dim * sizeof(float))
+            sscal(&dim, &scale, w.hidden, &ONE)
+        w.inputs[0] = w.hidden
+        w.in_weights[0] = 1.0
+        n_in = 1
+    memset(w.input_grads, 0, n_in * dim * sizeof(float))
     if m.hs:
-        hierarchical_softmax(m, w, hidden, w.hidden_grad, target, alpha)
+        n_out = hierarchical_softmax_outputs(m, w, target)
+        loss += fw_logistic_step(dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
+                                 w.out_weights, alpha, w.input_grads, w.step_scratch,
+                                 m.compute_loss)
     if m.negative:
-        negative_sampling(m, w, hidden, w.hidden_grad, target, alpha)
+        n_out = negative_sampling_outputs(m, w, target)
+        loss += fw_logistic_step(dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
+                                 w.out_weights, alpha, w.input_grads, w.step_scratch,
+                                 m.compute_loss)
     if m.softmax:
-        full_softmax(m, w, hidden, w.hidden_grad, target, alpha)
-    for j in range(n_context):
-        saxpy(&dim, &ONEF, w.hidden_grad, &ONE, &m.syn0[context[j] * d], &ONE)
-    w.predictions += 1
+        for b in range(n_in):
+            loss += w.in_weights[b] * full_softmax(m, w, w.inputs[b], &w.input_grads[b * d],
+                                                   target, alpha * w.in_weights[b])
+    if m.sg:
+        for b in range(n_in):
+            fw_update_row(dim, 1.0, &w.input_grads[b * d], w.inputs[b])
+    else:
+        for j in range(n_context):
+            fw_update_row(dim, 1.0, w.input_grads, &m.syn0[context[j] * d])
+    w.loss += loss
+    w.predictions += n_in if m.sg else 1
+
+
+cdef inline int64_t subsample(const Model *m, Worker *w, const int32_t *ids, int64_t n,
+                              int32_t *kept_ids) noexcept nogil:
+    """Copy the words that survive subsampling to kept_ids; returns how many."""
+    cdef int64_t i, kept = 0
+    cdef int32_t word
+    for i in range(n):
+        word = ids[i]
+        if (next_random(&w.rng) & <uint64_t>0xFFFFFFFF) < m.keep_threshold[word]:
+            kept_ids[kept] = word
+            kept += 1
+    return kept
 
 
 cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t n,
                          float alpha) noexcept nogil:
     """Subsample one sentence of in-vocabulary ids, then train every window of what is kept."""
-    cdef int64_t i, j, kept = 0, start, end
-    cdef int32_t word
+    cdef int64_t i, j, start, end
     cdef int reduced, n_context
     cdef int32_t *sentence = w.sentence
-    for i in range(n):
-        word = ids[i]
-        if (next_random(&w.rng) & <uint64_t>0xFFFFFFFF) < m.keep_threshold[word]:
-            sentence[kept] = word
-            kept += 1
+    cdef int64_t kept = subsample(m, w, ids, n, sentence)
     for i in range(kept):
         reduced = <int>random_below(&w.rng, m.window) if m.shrink_windows else 0
         start = i - m.window + reduced
@@ -209,7 +238,7 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
         end = i + m.window + 1 - reduced
         if end > kept:
             end = kept
-        if m.sg:
+        if m.sg and not m.batched:
             for j in range(start, end):
                 if j != i:
                     predict(m, w, &sentence[j], 1, sentence[i], alpha)
@@ -275,7 +304,7 @@ cdef class Trainer:
     """
 
     def __init__(self, syn0, syn1neg, syn1, noise_table, keep_threshold, hs_points, hs_codes,
-                 hs_offsets, *, bint sg, bint cbow_mean, bint hs, bint softmax, int negative,
+                 hs_offsets, *, bint sg, bint batched, bint cbow_mean, bint hs, bint softmax, int negative,
                  int window, bint shrink_windows, bint compute_loss):
         from fastw2v._sampling import ALIAS_DTYPE
 
@@ -321,6 +350,7 @@ cdef class Trainer:
         self.model.dim = dim
         self.model.vocab_size = vocab_size
         self.model.sg = sg
+        self.model.batched = batched
         self.model.cbow_mean = cbow_mean
         self.model.hs = hs
         self.model.softmax = softmax
@@ -334,7 +364,10 @@ cdef class Trainer:
             self.model.noise_size = vocab_size
         if hs or softmax:
             self.model.syn1 = <float *>_data(arrays["syn1"])
+        self.model.max_outputs = negative + 1
         if hs:
+            longest_path = int(np.max(np.diff(hs_offsets))) if vocab_size else 0
+            self.model.max_outputs = max(self.model.max_outputs, longest_path)
             self.model.hs_points = <const int32_t *>_data(arrays["hs_points"])
             self.model.hs_codes = <const uint8_t *>_data(arrays["hs_codes"])
             self.model.hs_offsets = <const int64_t *>_data(arrays["hs_offsets"])
@@ -375,7 +408,7 @@ cdef class Trainer:
         for the learning-rate schedule. Returns the number of sentences trained.
         """
         cdef Py_ssize_t s, n_sentences = sentence_ends.shape[0]
-        cdef int64_t start = 0, end, longest = 0
+        cdef int64_t start = 0, end, longest = 0, trained = 0
         if raw_words.shape[0] != n_sentences:
             raise ValueError("raw_words needs one count per sentence")
         if n_sentences and (sentence_ends[n_sentences - 1] != ids.shape[0]):
@@ -403,7 +436,21 @@ cdef class Trainer:
                                    current_alpha(&self.model))
                 add_words_done(&self.model, raw_words[s])
                 start = end
-        return s + 1 if n_sentences and not stop_requested(&self.model) else s
+                trained += 1
+        return trained
+
+    def subsample_ids(self, WorkerState worker, ids) -> np.ndarray:
+        """Test hook: the words of `ids` that survive subsampling, by the training code path."""
+        cdef int32_t[::1] words = np.ascontiguousarray(ids, dtype=np.int32)
+        cdef int32_t[::1] kept = np.empty(words.shape[0], dtype=np.int32)
+        cdef int64_t n_kept
+        if words.shape[0] and (min(words) < 0 or max(words) >= self.model.vocab_size):
+            raise ValueError("word ids out of range")
+        if words.shape[0] == 0:
+            return np.empty(0, dtype=np.int32)
+        with nogil:
+            n_kept = subsample(&self.model, &worker.state, &words[0], words.shape[0], &kept[0])
+        return np.asarray(kept)[:n_kept].copy()
 
     def predict_step(self, WorkerState worker, context, int target, float alpha,
                      negatives=None):
@@ -434,27 +481,47 @@ cdef class WorkerState:
     """One worker's random generator, scratch buffers and loss accumulator."""
 
     def __cinit__(self, Trainer trainer, uint64_t seed):
-        cdef int dim = trainer.model.dim
+        cdef const Model *m = &trainer.model
+        cdef int64_t inputs = 2 * m.window + 1, outputs = m.max_outputs
         memset(&self.state, 0, sizeof(Worker))
         # Decorrelate nearby seeds (seed, seed + 1, ...) given to sibling workers.
         self.state.rng = seed
         next_random(&self.state.rng)
-        self.state.hidden = <float *>malloc(dim * sizeof(float))
-        self.state.hidden_grad = <float *>malloc(dim * sizeof(float))
-        self.state.context = <int32_t *>malloc((2 * trainer.model.window + 1) * sizeof(int32_t))
+        self.state.hidden = <float *>malloc(m.dim * sizeof(float))
+        self.state.inputs = <float **>malloc(inputs * sizeof(float *))
+        self.state.in_weights = <float *>malloc(inputs * sizeof(float))
+        self.state.input_words = <int32_t *>malloc(inputs * sizeof(int32_t))
+        self.state.input_grads = <float *>malloc(inputs * m.dim * sizeof(float))
+        self.state.outputs = <float **>malloc(outputs * sizeof(float *))
+        self.state.labels = <float *>malloc(outputs * sizeof(float))
+        self.state.out_weights = <float *>malloc(outputs * sizeof(float))
+        self.state.output_words = <int32_t *>malloc(outputs * sizeof(int32_t))
+        self.state.step_scratch = <float *>malloc(inputs * outputs * sizeof(float))
+        self.state.context = <int32_t *>malloc(inputs * sizeof(int32_t))
         self.state.sentence = <int32_t *>malloc(10000 * sizeof(int32_t))
         self.state.sentence_capacity = 10000
-        if trainer.model.softmax:
-            self.state.scores = <float *>malloc(trainer.model.vocab_size * sizeof(float))
-        if (self.state.hidden == NULL or self.state.hidden_grad == NULL
-                or self.state.context == NULL
-                or self.state.sentence == NULL
-                or (trainer.model.softmax and self.state.scores == NULL)):
+        if m.softmax:
+            self.state.scores = <float *>malloc(m.vocab_size * sizeof(float))
+        if (self.state.hidden == NULL or self.state.inputs == NULL
+                or self.state.in_weights == NULL or self.state.input_words == NULL
+                or self.state.input_grads == NULL or self.state.outputs == NULL
+                or self.state.labels == NULL or self.state.out_weights == NULL
+                or self.state.output_words == NULL or self.state.step_scratch == NULL
+                or self.state.context == NULL or self.state.sentence == NULL
+                or (m.softmax and self.state.scores == NULL)):
             raise MemoryError("cannot allocate worker buffers")
 
     def __dealloc__(self):
         free(self.state.hidden)
-        free(self.state.hidden_grad)
+        free(self.state.inputs)
+        free(self.state.in_weights)
+        free(self.state.input_words)
+        free(self.state.input_grads)
+        free(self.state.outputs)
+        free(self.state.labels)
+        free(self.state.out_weights)
+        free(self.state.output_words)
+        free(self.state.step_scratch)
         free(self.state.context)
         free(self.state.sentence)
         free(self.state.scores)

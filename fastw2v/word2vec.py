@@ -8,7 +8,8 @@ import queue
 import sys
 import threading
 import time
-from typing import Any, Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -25,7 +26,7 @@ _PARAMS = (
     "vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
     "workers", "min_alpha", "sg", "hs", "negative", "ns_exponent", "cbow_mean", "epochs",
     "null_word", "sorted_vocab", "batch_words", "compute_loss", "max_final_vocab",
-    "shrink_windows", "softmax",
+    "shrink_windows", "softmax", "batched",
 )
 
 
@@ -70,6 +71,9 @@ class Word2Vec:
     - ``workers`` threads share one learning-rate schedule that decays smoothly with the words
       processed, in both the iterable and the ``corpus_file`` modes.
     - ``save()`` writes a single archive of arrays and JSON (no pickle) atomically.
+    - ``batched=True`` (skip-gram): the context rows of a window share one draw of negatives
+      (or the centre word's Huffman path) and are updated together, once per window. Faster at
+      equal quality; ``batched=False`` trains pair by pair as word2vec.c does.
     - ``progress``: a tqdm bar while training (None: only when stderr is a terminal).
 
     Examples
@@ -109,6 +113,7 @@ class Word2Vec:
         max_final_vocab: Optional[int] = None,
         shrink_windows: bool = True,
         softmax: int = 0,
+        batched: bool = True,
         progress: Optional[bool] = None,
     ) -> None:
         self.vector_size = _check_int("vector_size", vector_size, 1, 100_000)
@@ -125,6 +130,7 @@ class Word2Vec:
         self.hs = int(bool(hs))
         self.negative = _check_int("negative", negative, 0, 1000)
         self.softmax = int(bool(softmax))
+        self.batched = bool(batched)
         self.ns_exponent = _check_float("ns_exponent", ns_exponent, -10.0, 10.0)
         self.cbow_mean = int(bool(cbow_mean))
         self.epochs = _check_int("epochs", epochs, 1, 100_000)
@@ -433,7 +439,8 @@ class Word2Vec:
         return _kernels.Trainer(
             self.wv.vectors, self.syn1neg, self.syn1, self._noise_table, self._keep_threshold,
             points, codes, offsets, sg=bool(self.sg), cbow_mean=bool(self.cbow_mean),
-            hs=bool(self.hs), softmax=bool(self.softmax), negative=self.negative,
+            batched=self.batched, hs=bool(self.hs), softmax=bool(self.softmax),
+            negative=self.negative,
             window=self.window, shrink_windows=self.shrink_windows, compute_loss=compute_loss)
 
     def _progress_bar(self, total: int):
@@ -575,7 +582,7 @@ class Word2Vec:
         io.save_archive(fname, metadata, arrays)
 
     @classmethod
-    def load(cls, fname: str | os.PathLike, mmap: Optional[str] = None) -> "Word2Vec":
+    def load(cls, fname: str | os.PathLike, mmap: Optional[str] = None) -> Word2Vec:
         """Load a model written by :meth:`save`; corrupt or foreign files raise ValueError."""
         from fastw2v import io
 

@@ -1,0 +1,153 @@
+/* Dense math of one training step, shared by every architecture and logistic objective.
+ *
+ * A step scores n_in input rows against n_out output rows with logistic units:
+ *   g[o][b] = (label[o] - sigmoid(in_b . out_o)) * alpha * in_weight[b] * out_weight[o]
+ *   input_grad[b] += sum_o g[o][b] out_o      (from the output rows before their update)
+ *   out_o         += sum_b g[o][b] in_b
+ * Skip-gram per pair is n_in = 1; batched skip-gram shares one output set (negatives, or the
+ * centre word's Huffman path) among a window's context rows; CBOW's single input is the mean.
+ *
+ * Plain loops over `dim` that the compiler vectorises. On x86-64 with GCC or Clang the step is
+ * compiled twice, for the x86-64 baseline and for x86-64-v3 (AVX2 + FMA), and the loader picks
+ * the one the CPU runs, so a portable build still uses the wide registers where they exist.
+ */
+#ifndef FASTW2V_DENSE_H
+#define FASTW2V_DENSE_H
+
+#include <math.h>
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__linux__) && !defined(FASTW2V_NO_CLONES) && \
+    ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11) || \
+     (defined(__clang__) && __clang_major__ >= 14))
+#define FW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FW_CLONES
+#endif
+
+/* Every element of every weight row stays within +-FW_WEIGHT_LIMIT. Training at ordinary rates
+ * never gets near it (vectors are of order 1); it bounds every score and step, so that no
+ * setting, alpha = 1 included, can overflow into Inf or NaN. */
+#define FW_WEIGHT_LIMIT 1000.0f
+
+#define FW_SIGMOID_RANGE 8.0f
+#define FW_SIGMOID_STEPS 4096
+
+/* Sigmoid by table with linear interpolation: within 2e-7 of exact on [-8, 8], exact outside. */
+static float fw_sigmoid_table[FW_SIGMOID_STEPS + 1];
+
+static void fw_init_sigmoid(void) {
+    for (int i = 0; i <= FW_SIGMOID_STEPS; i++) {
+        double x = -FW_SIGMOID_RANGE + i * (2.0 * FW_SIGMOID_RANGE / FW_SIGMOID_STEPS);
+        fw_sigmoid_table[i] = (float)(1.0 / (1.0 + exp(-x)));
+    }
+}
+
+static inline float fw_sigmoid(float x) {
+    /* Written so that NaN also takes the exact branch and never indexes the table. */
+    if (!(x > -FW_SIGMOID_RANGE && x < FW_SIGMOID_RANGE)) return 1.0f / (1.0f + expf(-x));
+    float position = (x + FW_SIGMOID_RANGE) * (FW_SIGMOID_STEPS / (2.0f * FW_SIGMOID_RANGE));
+    int i = (int)position;
+    if (i >= FW_SIGMOID_STEPS) i = FW_SIGMOID_STEPS - 1;
+    return fw_sigmoid_table[i] + (position - i) * (fw_sigmoid_table[i + 1] - fw_sigmoid_table[i]);
+}
+
+/* -log(sigmoid(x)) without overflow for large |x|. */
+static inline double fw_neg_log_sigmoid(double x) {
+    return x > 0 ? log1p(exp(-x)) : -x + log1p(exp(x));
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+/* Eight lanes: one AVX register in the x86-64-v3 build, two SSE registers in the baseline. */
+typedef float fw_v8 __attribute__((vector_size(32)));
+
+static inline fw_v8 fw_load8(const float *p) {
+    fw_v8 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float fw_dot(int dim, const float *restrict x, const float *restrict y) {
+    fw_v8 acc = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= dim; i += 8) acc += fw_load8(x + i) * fw_load8(y + i);
+    float total = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < dim; i++) total += x[i] * y[i];
+    return total;
+}
+
+static inline void fw_axpy(int dim, float a, const float *restrict x, float *restrict y) {
+    int i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        fw_v8 v = fw_load8(y + i) + a * fw_load8(x + i);
+        __builtin_memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < dim; i++) y[i] += a * x[i];
+}
+#else
+static inline float fw_dot(int dim, const float *x, const float *y) {
+    float total = 0;
+    for (int i = 0; i < dim; i++) total += x[i] * y[i];
+    return total;
+}
+
+static inline void fw_axpy(int dim, float a, const float *x, float *y) {
+    for (int i = 0; i < dim; i++) y[i] += a * x[i];
+}
+#endif
+
+/* y += a x for a weight row: the sum is clamped to +-FW_WEIGHT_LIMIT (a NaN becomes the limit).
+ * Compare-and-select compiles to min/max instructions, so this vectorises like a plain axpy. */
+static inline void fw_update_row(int dim, float a, const float *restrict x, float *restrict y) {
+    for (int i = 0; i < dim; i++) {
+        float v = y[i] + a * x[i];
+        v = v < FW_WEIGHT_LIMIT ? v : FW_WEIGHT_LIMIT;
+        y[i] = v > -FW_WEIGHT_LIMIT ? v : -FW_WEIGHT_LIMIT;
+    }
+}
+
+static inline void fw_clamp_rows(size_t count, float *y) {
+    for (size_t i = 0; i < count; i++) {
+        float v = y[i] < FW_WEIGHT_LIMIT ? y[i] : FW_WEIGHT_LIMIT;
+        y[i] = v > -FW_WEIGHT_LIMIT ? v : -FW_WEIGHT_LIMIT;
+    }
+}
+
+/* Ask for every cache line of a row about to be read and written: the noise words' rows are
+ * random and mostly out of cache, and fetching them together overlaps their misses. */
+static inline void fw_prefetch_row(const float *row, int dim) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (int i = 0; i < dim; i += 16) __builtin_prefetch(row + i, 1, 3);
+#else
+    (void)row;
+    (void)dim;
+#endif
+}
+
+/* One logistic step over n_in inputs x n_out outputs; returns the loss (0 unless want_loss).
+ * `scratch` holds n_in * n_out floats. Inputs and outputs must be distinct rows, and every
+ * output row distinct from the others (callers merge duplicates into weights). */
+FW_CLONES static double fw_logistic_step(int dim, int n_in, float *const *inputs,
+                                         const float *in_weights, int n_out,
+                                         float *const *outputs, const float *labels,
+                                         const float *out_weights, float alpha,
+                                         float *input_grads, float *scratch, int want_loss) {
+    double loss = 0.0;
+    for (int o = 0; o < n_out; o++) {
+        for (int b = 0; b < n_in; b++) {
+            float score = fw_dot(dim, inputs[b], outputs[o]);
+            float weight = in_weights[b] * out_weights[o];
+            scratch[o * n_in + b] = (labels[o] - fw_sigmoid(score)) * alpha * weight;
+            if (want_loss) loss += weight * fw_neg_log_sigmoid(labels[o] > 0.5f ? score : -score);
+        }
+    }
+    for (int o = 0; o < n_out; o++)
+        for (int b = 0; b < n_in; b++)
+            fw_axpy(dim, scratch[o * n_in + b], outputs[o], input_grads + (size_t)b * dim);
+    for (int o = 0; o < n_out; o++)
+        for (int b = 0; b < n_in; b++)
+            fw_update_row(dim, scratch[o * n_in + b], inputs[b], outputs[o]);
+    return loss;
+}
+
+#endif

@@ -1,0 +1,1427 @@
+"""Word vectors with similarity queries and the standard evaluations.
+
+:class:`KeyedVectors` has gensim 4's API and, unless its docstrings say otherwise, gensim 4's
+results: the same neighbours in the same order with the same scores, and the same evaluation
+numbers.
+
+Examples
+--------
+>>> import numpy as np
+>>> kv = KeyedVectors(vector_size=2)
+>>> kv.add_vectors(["cat", "dog", "car"], np.array([[1, 0.1], [1, 0.2], [0, 1]], dtype=np.float32))
+>>> [word for word, _ in kv.most_similar("cat", topn=2)]
+['dog', 'car']
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from numbers import Integral
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from fastw2v import io as _io
+
+__all__ = ["KeyedVectors"]
+
+logger = logging.getLogger(__name__)
+
+Key = Union[str, int, np.integer]
+# A query term: a key or a vector, optionally paired with a weight.
+Term = Union[Key, np.ndarray, tuple[Union[Key, np.ndarray], float]]
+
+_KEY_TYPES = (str, int, np.integer)
+_TERM_TYPES = (str, int, np.integer, np.ndarray)
+_DATA_DIR = Path(__file__).resolve().parent / "data"
+_ARCHIVE_KIND = "KeyedVectors"
+_EXPANDO_PREFIX = "expandos."
+# Analogy questions are answered in batches of one matrix product; this bounds the size of the
+# (batch, vocabulary) score matrix.
+_ANALOGY_BATCH_SCORES = 1 << 25
+_ANALOGY_TOPN = 5
+
+
+class KeyedVectors:
+    """A mapping from keys (words) to vectors, with similarity queries.
+
+    Parameters
+    ----------
+    vector_size : int
+        Dimensionality of the vectors.
+    count : int
+        Number of slots to preallocate; :meth:`add_vector` fills them in order.
+    dtype : numpy dtype
+        dtype of :attr:`vectors`.
+
+    Attributes
+    ----------
+    vectors : numpy.ndarray
+        ``(len(self), vector_size)`` array, row ``i`` holding the vector of ``index_to_key[i]``.
+    index_to_key : list of str
+        Keys in row order (most frequent first for trained models).
+    key_to_index : dict of str to int
+        Row of each key.
+    norms : numpy.ndarray or None
+        Euclidean length of each row, computed on demand; code that changes :attr:`vectors`
+        in place sets it back to None.
+    expandos : dict of str to numpy.ndarray
+        Per-key attributes, one array entry per row, such as ``'count'``.
+
+    Notes
+    -----
+    Differences from gensim 4: :meth:`save` writes a safe zip archive instead of a pickle;
+    :meth:`n_similarity` raises ``KeyError`` for unknown words instead of ignoring them;
+    :meth:`most_similar_cosmul` honours `restrict_vocab` and
+    :meth:`evaluate_word_analogies` honours ``similarity_function='most_similar_cosmul'``
+    (gensim accepts and ignores both); :meth:`load_word2vec_format` rejects malformed files
+    with a ``ValueError`` naming the line, including data beyond the vector count the header
+    declares; :meth:`save_word2vec_format` refuses keys containing spaces or newlines, which
+    would make the file unreadable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kv = KeyedVectors(vector_size=3)
+    >>> kv.add_vectors(["a", "b"], np.eye(2, 3, dtype=np.float32))
+    >>> kv["b"], "a" in kv, len(kv)
+    (array([0., 1., 0.], dtype=float32), True, 2)
+    """
+
+    def __init__(self, vector_size: int, count: int = 0, dtype: Any = np.float32):
+        self.vector_size = vector_size
+        self.index_to_key: list[Any] = [None] * count
+        self.key_to_index: dict[Any, int] = {}
+        self.next_index = 0
+        self.vectors = np.zeros((count, vector_size), dtype=dtype)
+        self.norms: np.ndarray | None = None
+        self.expandos: dict[str, np.ndarray] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}<vector_size={self.vector_size}, {len(self)} keys>"
+
+    # ----------------------------------------------------------------------------------------
+    # Keys, vectors and per-key attributes
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, key: Any) -> bool:
+        return self.has_index_for(key)
+
+    def __getitem__(self, key_or_keys: Key | Iterable[Key]) -> np.ndarray:
+        """The vector of one key, or a 2-D array with the vectors of several keys."""
+        if isinstance(key_or_keys, _KEY_TYPES):
+            return self.get_vector(key_or_keys)
+        return self.vectors[[self.get_index(key) for key in key_or_keys]]
+
+    def __setitem__(self, keys: Key | list[Key], weights: np.ndarray) -> None:
+        """Add or replace vectors: ``kv["word"] = vector`` or ``kv[["a", "b"]] = matrix``."""
+        if not isinstance(keys, list):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        self.add_vectors(keys, weights, replace=True)
+
+    def get_index(self, key: Key, default: int | None = None) -> int:
+        """Row of `key`.
+
+        An integer that is not itself a key is taken as a row number, as in gensim.
+
+        Parameters
+        ----------
+        key : str or int
+            The key.
+        default : int, optional
+            Returned for an unknown key instead of raising.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        KeyError
+            If `key` is unknown and no `default` is given.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.zeros((2, 2), dtype=np.float32))
+        >>> kv.get_index("b"), kv.get_index("zzz", -1)
+        (1, -1)
+        """
+        index = self.key_to_index.get(key, -1)
+        if index >= 0:
+            return index
+        if isinstance(key, (int, np.integer)) and 0 <= key < len(self.index_to_key):
+            return int(key)
+        if default is not None:
+            return default
+        raise KeyError(f"Key {key!r} not present in vocabulary")
+
+    def has_index_for(self, key: Any) -> bool:
+        """Whether `key` has a row (see :meth:`get_index`).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.zeros((1, 2), dtype=np.float32))
+        >>> kv.has_index_for("a"), kv.has_index_for("b")
+        (True, False)
+        """
+        return self.get_index(key, -1) >= 0
+
+    def get_vector(self, key: Key, norm: bool = False) -> np.ndarray:
+        """The vector of `key`, read-only, scaled to unit length if `norm`.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.array([[3, 4]], dtype=np.float32))
+        >>> kv.get_vector("a", norm=True)
+        array([0.6, 0.8], dtype=float32)
+        """
+        index = self.get_index(key)
+        if norm:
+            self.fill_norms()
+            result = self.vectors[index] / self.norms[index]
+        else:
+            result = self.vectors[index]
+        # A writable view would let callers change a vector without invalidating `norms`.
+        result.setflags(write=False)
+        return result
+
+    def fill_norms(self, force: bool = False) -> None:
+        """Compute :attr:`norms` if missing, stale in length, or `force` is set.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.array([[3, 4]], dtype=np.float32))
+        >>> kv.fill_norms()
+        >>> kv.norms
+        array([5.], dtype=float32)
+        """
+        if force or self.norms is None or len(self.norms) != len(self.vectors):
+            self.norms = np.linalg.norm(self.vectors, axis=1)
+
+    def get_normed_vectors(self) -> np.ndarray:
+        """A new array with every vector scaled to unit length.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.array([[0, 2]], dtype=np.float32))
+        >>> kv.get_normed_vectors()
+        array([[0., 1.]], dtype=float32)
+        """
+        self.fill_norms()
+        return self.vectors / self.norms[:, np.newaxis]
+
+    def allocate_vecattrs(
+        self, attrs: Sequence[str] | None = None, types: Sequence[Any] | None = None
+    ) -> None:
+        """Make every per-key attribute array as long as :attr:`index_to_key`.
+
+        Parameters
+        ----------
+        attrs : sequence of str, optional
+            Attributes to create if missing; by default the existing ones are resized.
+        types : sequence of types, optional
+            dtype of each attribute in `attrs`; Python ``int`` means int64.
+
+        Raises
+        ------
+        TypeError
+            If an existing attribute cannot hold values of the requested type.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2, count=3)
+        >>> kv.allocate_vecattrs(["count"], [int])
+        >>> kv.expandos["count"]
+        array([0, 0, 0])
+        """
+        if attrs is None:
+            attrs = list(self.expandos)
+            types = [self.expandos[attr].dtype for attr in attrs]
+        size = len(self.index_to_key)
+        for attr, kind in zip(attrs, types):
+            dtype = np.dtype(np.int64 if kind is int else object if kind is str else kind)
+            current = self.expandos.get(attr)
+            if current is None:
+                self.expandos[attr] = np.zeros(size, dtype=dtype)
+                continue
+            if not np.can_cast(dtype, current.dtype, casting="same_kind"):
+                raise TypeError(
+                    f"cannot store {dtype} values in attribute {attr!r} of dtype {current.dtype}"
+                )
+            if len(current) != size:
+                resized = np.zeros(size, dtype=current.dtype)
+                kept = min(size, len(current))
+                resized[:kept] = current[:kept]
+                self.expandos[attr] = resized
+
+    def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
+        """Set the per-key attribute `attr` of `key` to `val`.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.zeros((1, 2), dtype=np.float32))
+        >>> kv.set_vecattr("a", "count", 7)
+        >>> int(kv.get_vecattr("a", "count"))
+        7
+        """
+        self.allocate_vecattrs([attr], [type(val)])
+        self.expandos[attr][self.get_index(key)] = val
+
+    def get_vecattr(self, key: Key, attr: str) -> Any:
+        """The per-key attribute `attr` of `key` (see :meth:`set_vecattr`)."""
+        return self.expandos[attr][self.get_index(key)]
+
+    def add_vector(self, key: Key, vector: np.ndarray) -> int:
+        """Add one vector, filling the next preallocated slot if there is one.
+
+        Returns
+        -------
+        int
+            The row of the new vector.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2, count=1)
+        >>> kv.add_vector("a", np.ones(2, dtype=np.float32))
+        0
+        """
+        index = self.next_index
+        if index < len(self.index_to_key) and self.index_to_key[index] is None:
+            self.index_to_key[index] = key
+            self.key_to_index[key] = index
+            self.vectors[index] = vector
+            self.norms = None
+        else:
+            index = len(self.index_to_key)
+            self.add_vectors([key], np.asarray(vector).reshape(1, -1))
+        self.next_index = index + 1
+        return index
+
+    def add_vectors(
+        self,
+        keys: Sequence[Key],
+        weights: np.ndarray | Sequence[np.ndarray],
+        extras: dict[str, np.ndarray] | None = None,
+        replace: bool = False,
+    ) -> None:
+        """Append vectors for new keys; existing keys keep their vector unless `replace`.
+
+        Parameters
+        ----------
+        keys : sequence of str
+            Keys, one per row of `weights`.
+        weights : numpy.ndarray or sequence of numpy.ndarray
+            The vectors.
+        extras : dict of str to numpy.ndarray, optional
+            Per-key attribute values, one per key.
+        replace : bool
+            Overwrite the vectors (and extras) of keys already present.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.eye(2, dtype=np.float32), extras={"count": np.array([5, 3])})
+        >>> kv.index_to_key, kv.expandos["count"].tolist()
+        (['a', 'b'], [5, 3])
+        """
+        if isinstance(keys, _KEY_TYPES):
+            keys = [keys]
+        weights = np.asarray(weights).reshape(len(keys), self.vector_size)
+        extras = {attr: np.asarray(values) for attr, values in (extras or {}).items()}
+        self.allocate_vecattrs(list(extras), [values.dtype for values in extras.values()])
+        new_rows, existing_rows, existing_indices = [], [], []
+        for row, key in enumerate(keys):
+            index = self.key_to_index.get(key)
+            if index is None:
+                self.key_to_index[key] = len(self.index_to_key)
+                self.index_to_key.append(key)
+                new_rows.append(row)
+            else:
+                existing_rows.append(row)
+                existing_indices.append(index)
+        first_new = len(self.vectors)
+        self.vectors = np.ascontiguousarray(
+            np.vstack((self.vectors, weights[new_rows].astype(self.vectors.dtype)))
+        )
+        self.allocate_vecattrs()
+        for attr, values in extras.items():
+            self.expandos[attr][first_new:] = values[new_rows]
+        if replace and existing_rows:
+            self.vectors[existing_indices] = weights[existing_rows]
+            for attr, values in extras.items():
+                self.expandos[attr][existing_indices] = values[existing_rows]
+        self.norms = None
+
+    def sort_by_descending_frequency(self) -> None:
+        """Reorder the rows by descending ``'count'`` attribute, keeping ties in order.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["rare", "common"], np.eye(2, dtype=np.float32),
+        ...                extras={"count": np.array([1, 9])})
+        >>> kv.sort_by_descending_frequency()
+        >>> kv.index_to_key
+        ['common', 'rare']
+        """
+        if "count" not in self.expandos:
+            raise ValueError("cannot sort by frequency without a 'count' attribute")
+        order = np.argsort(-self.expandos["count"], kind="stable")
+        self.index_to_key = [self.index_to_key[index] for index in order]
+        self.key_to_index = {key: index for index, key in enumerate(self.index_to_key)}
+        self.vectors = self.vectors[order]
+        self.expandos = {attr: values[order] for attr, values in self.expandos.items()}
+        self.norms = None
+
+    # ----------------------------------------------------------------------------------------
+    # Similarity queries
+
+    def get_mean_vector(
+        self,
+        keys: Sequence[Key | np.ndarray] | np.ndarray,
+        weights: Sequence[float] | np.ndarray | None = None,
+        pre_normalize: bool = True,
+        post_normalize: bool = False,
+        ignore_missing: bool = True,
+    ) -> np.ndarray:
+        """Weighted mean of the vectors of `keys` (which may also be vectors themselves).
+
+        Parameters
+        ----------
+        keys : sequence of str or numpy.ndarray
+            Keys or vectors; vectors are used as given.
+        weights : sequence of float, optional
+            One weight per key (default 1); the sum is divided by the total absolute weight.
+        pre_normalize : bool
+            Scale each key's vector to unit length first.
+        post_normalize : bool
+            Scale the result to unit length (and float32).
+        ignore_missing : bool
+            Skip unknown keys instead of raising ``KeyError``.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["x", "y"], np.array([[2, 0], [0, 4]], dtype=np.float32))
+        >>> kv.get_mean_vector(["x", "y"])
+        array([0.5, 0.5], dtype=float32)
+        """
+        if len(keys) == 0:
+            raise ValueError("cannot compute mean with no input")
+        if weights is None:
+            weights = np.ones(len(keys), dtype=self.vectors.dtype)
+        elif not isinstance(weights, np.ndarray):
+            weights = np.array(weights, dtype=self.vectors.dtype)
+        if len(keys) != len(weights):
+            raise ValueError(f"got {len(weights)} weights for {len(keys)} keys")
+        terms = []
+        for key, weight in zip(keys, weights):
+            if isinstance(key, np.ndarray):
+                terms.append((key, weight))
+            elif self.has_index_for(key):
+                terms.append((self.get_vector(key, norm=pre_normalize), weight))
+            elif not ignore_missing:
+                raise KeyError(f"Key {key!r} not present in vocabulary")
+        return self._weighted_mean(terms, post_normalize)
+
+    def _weighted_mean(self, terms: list[tuple[np.ndarray, Any]], unit: bool) -> np.ndarray:
+        mean = np.zeros(self.vector_size, dtype=self.vectors.dtype)
+        total_weight = 0
+        for vector, weight in terms:
+            mean += weight * vector
+            total_weight += abs(weight)
+        if total_weight > 0:
+            mean = mean / total_weight
+        if unit:
+            mean = _unit_vector(mean).astype(np.float32)
+        return mean
+
+    def _unit_row(self, index: int) -> np.ndarray:
+        return self.vectors[index] / self.norms[index]
+
+    def _row_similarities(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
+        """Cosine of every row in ``[start, end)`` with the unit-length `query`.
+
+        Dividing the products by the norms costs O(n) and avoids keeping a normalised copy
+        of the whole matrix.
+        """
+        return np.dot(self.vectors[start:end], query) / self.norms[start:end]
+
+    def _parse_terms(
+        self, positive: Any, negative: Any
+    ) -> tuple[list[tuple[np.ndarray, float]], list[int]]:
+        """Query terms as (unit vector or given vector, weight), and the rows of the keys."""
+        terms, rows = [], []
+        for items, default_weight in ((positive, 1.0), (negative, -1.0)):
+            for item in _as_term_list(items):
+                if isinstance(item, _TERM_TYPES):
+                    target, weight = item, default_weight
+                else:
+                    target, weight = item
+                # Double-precision weights make the mean round exactly as gensim's does.
+                weight = np.float64(weight)
+                if isinstance(target, np.ndarray):
+                    terms.append((target, weight))
+                else:
+                    index = self.get_index(target)
+                    terms.append((self._unit_row(index), weight))
+                    rows.append(index)
+        return terms, rows
+
+    def most_similar(
+        self,
+        positive: Term | Sequence[Term] | None = None,
+        negative: Term | Sequence[Term] | None = None,
+        topn: int | None = 10,
+        clip_start: int = 0,
+        clip_end: int | None = None,
+        restrict_vocab: int | None = None,
+        indexer: Any = None,
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """Keys whose vectors are closest (by cosine) to the weighted mean of the query.
+
+        Parameters
+        ----------
+        positive, negative : key, vector, (key or vector, weight), or a list of those
+            Query terms; weights default to +1 for positive and -1 for negative terms. Key
+            vectors are scaled to unit length first, given vectors are used as they are.
+        topn : int or None
+            Number of results; None returns the similarity of every row as an array.
+        clip_start, clip_end : int
+            Search only rows ``[clip_start, clip_end)``.
+        restrict_vocab : int, optional
+            Search only the first `restrict_vocab` rows (overrides the clip arguments).
+        indexer : object, optional
+            An approximate-nearest-neighbour index with a ``most_similar(vector, topn)``
+            method, used instead of the exact search.
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+            The `topn` closest keys, most similar first, excluding the query's own keys.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["king", "man", "woman", "queen"],
+        ...                np.array([[1, 1], [1, 0], [0, 1], [0.2, 1.5]], dtype=np.float32))
+        >>> kv.most_similar(positive=["king", "woman"], negative=["man"], topn=1)[0][0]
+        'queen'
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        self.fill_norms()
+        terms, query_rows = self._parse_terms(positive, negative)
+        if not terms:
+            raise ValueError("cannot compute mean with no input")
+        query = self._weighted_mean(terms, unit=True)
+        if indexer is not None and isinstance(topn, int):
+            return indexer.most_similar(query, topn)
+        clip_end = clip_end or len(self.vectors)
+        if restrict_vocab:
+            clip_start, clip_end = 0, restrict_vocab
+        similarities = self._row_similarities(query, clip_start, clip_end)
+        if not topn:
+            return similarities
+        excluded = set(query_rows)
+        # Fetching len(query_rows) extra candidates leaves topn after dropping the query's keys.
+        best = _largest_first(similarities, topn + len(query_rows))
+        return [
+            (self.index_to_key[offset + clip_start], float(similarities[offset]))
+            for offset in best
+            if offset + clip_start not in excluded
+        ][:topn]
+
+    def similar_by_key(
+        self, key: Key, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """The `topn` keys most similar to `key` (see :meth:`most_similar`).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> kv.similar_by_key("a", topn=1)[0][0]
+        'b'
+        """
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+
+    def similar_by_word(
+        self, word: Key, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """Alias of :meth:`similar_by_key`."""
+        return self.similar_by_key(word, topn, restrict_vocab)
+
+    def similar_by_vector(
+        self, vector: np.ndarray, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """The `topn` keys most similar to `vector` (see :meth:`most_similar`).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+        >>> kv.similar_by_vector(np.array([0.1, 1.0], dtype=np.float32), topn=1)[0][0]
+        'b'
+        """
+        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
+
+    def most_similar_cosmul(
+        self,
+        positive: Key | np.ndarray | Sequence[Key | np.ndarray] | None = None,
+        negative: Key | np.ndarray | Sequence[Key | np.ndarray] | None = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """Most similar keys by the multiplicative objective 3CosMul (Levy and Goldberg, 2014).
+
+        Each row scores the product of its shifted cosines ``(1 + cos) / 2`` with the positive
+        terms divided by the product with the negative terms (plus 1e-6).
+
+        Parameters
+        ----------
+        positive, negative : key, vector, or a list of those
+            Query terms; there must be at least one positive term.
+        topn : int or None
+            Number of results; None returns the score of every row as an array.
+        restrict_vocab : int, optional
+            Search only the first `restrict_vocab` rows (gensim ignores this argument).
+
+        Returns
+        -------
+        list of (str, float) or numpy.ndarray
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["king", "man", "woman", "queen"],
+        ...                np.array([[1, 1], [1, 0], [0, 1], [0.2, 1.5]], dtype=np.float32))
+        >>> kv.most_similar_cosmul(positive=["king", "woman"], negative=["man"], topn=1)[0][0]
+        'queen'
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        self.fill_norms()
+        positive_terms, negative_terms, query_rows = [], [], set()
+        for items, terms in ((positive, positive_terms), (negative, negative_terms)):
+            for item in _as_term_list(items):
+                if isinstance(item, np.ndarray):
+                    terms.append(item)
+                else:
+                    index = self.get_index(item)
+                    terms.append(self._unit_row(index))
+                    query_rows.add(index)
+        if not positive_terms:
+            raise ValueError("cannot compute similarity with no input")
+        end = restrict_vocab or len(self.vectors)
+        scores = self._cosmul_scores(positive_terms, negative_terms, end)
+        if not topn:
+            return scores
+        best = _largest_first(scores, topn + len(query_rows))
+        return [
+            (self.index_to_key[index], float(scores[index]))
+            for index in best
+            if index not in query_rows
+        ][:topn]
+
+    def _cosmul_scores(
+        self, positive: list[np.ndarray], negative: list[np.ndarray], end: int
+    ) -> np.ndarray:
+        # Shifting cosines from [-1, 1] to [0, 1] keeps products and quotients monotonic
+        # (footnote 7 of Levy and Goldberg); 1e-6 guards against division by zero.
+        def shifted(term: np.ndarray) -> np.ndarray:
+            return (1 + self._row_similarities(term, 0, end)) / 2
+
+        return np.prod([shifted(term) for term in positive], axis=0) / (
+            np.prod([shifted(term) for term in negative], axis=0) + 1e-6
+        )
+
+    def rank_by_centrality(
+        self, words: Sequence[Key], use_norm: bool = True
+    ) -> list[tuple[float, Key]]:
+        """The known `words` sorted by cosine similarity to their mean, closest first.
+
+        Unknown words are skipped with a warning.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> [word for _, word in kv.rank_by_centrality(["a", "b", "c"])]
+        ['b', 'a', 'c']
+        """
+        self.fill_norms()
+        used_words = [word for word in words if word in self]
+        if len(used_words) != len(words):
+            logger.warning(
+                "ignoring words not in the vocabulary: %s", set(words) - set(used_words)
+            )
+        if not used_words:
+            raise ValueError("cannot select a word from an empty list")
+        vectors = np.vstack([self.get_vector(word, norm=use_norm) for word in used_words])
+        vectors = vectors.astype(np.float32)
+        mean = self.get_mean_vector(vectors, post_normalize=True)
+        return sorted(zip(np.dot(vectors, mean), used_words), reverse=True)
+
+    def doesnt_match(self, words: Sequence[Key]) -> Key:
+        """The word furthest from the mean of `words` (unknown words are skipped).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["cat", "dog", "car"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> kv.doesnt_match(["cat", "dog", "car"])
+        'car'
+        """
+        return self.rank_by_centrality(words)[-1][1]
+
+    @staticmethod
+    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Cosine similarity of `vector_1` with each row of `vectors_all`.
+
+        Examples
+        --------
+        >>> KeyedVectors.cosine_similarities(np.array([1.0, 0.0]), np.array([[2.0, 0.0], [0.0, 1.0]]))
+        array([1., 0.])
+        """
+        norm = np.linalg.norm(vector_1)
+        all_norms = np.linalg.norm(vectors_all, axis=1)
+        return np.dot(vectors_all, vector_1) / (norm * all_norms)
+
+    def distances(
+        self, word_or_vector: Key | np.ndarray, other_words: Sequence[Key] = ()
+    ) -> np.ndarray:
+        """Cosine distances from a key or vector to `other_words` (default: every key).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+        >>> kv.distances("a")
+        array([0., 1.], dtype=float32)
+        """
+        if isinstance(word_or_vector, _KEY_TYPES):
+            vector = self.get_vector(word_or_vector)
+        else:
+            vector = word_or_vector
+        if other_words:
+            others = self.vectors[[self.get_index(word) for word in other_words]]
+        else:
+            others = self.vectors
+        return 1 - self.cosine_similarities(vector, others)
+
+    def similarity(self, w1: Key, w2: Key) -> float:
+        """Cosine similarity of two keys.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[1, 0], [1, 1]], dtype=np.float32))
+        >>> round(float(kv.similarity("a", "b")), 4)
+        0.7071
+        """
+        return np.dot(_unit_vector(self[w1]), _unit_vector(self[w2]))
+
+    def distance(self, w1: Key, w2: Key) -> float:
+        """Cosine distance of two keys, ``1 - similarity(w1, w2)``.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+        >>> float(kv.distance("a", "b"))
+        1.0
+        """
+        return 1 - self.similarity(w1, w2)
+
+    def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
+        """Cosine similarity of the means of two sets of keys.
+
+        Raises
+        ------
+        ZeroDivisionError
+            If either set is empty (as gensim).
+        KeyError
+            If a key is unknown (gensim silently ignores it).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32))
+        >>> round(float(kv.n_similarity(["a", "b"], ["c"])), 4)
+        1.0
+        """
+        if not (len(ws1) and len(ws2)):
+            raise ZeroDivisionError("At least one of the passed list is empty.")
+        mean1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
+        mean2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
+        return np.dot(_unit_vector(mean1), _unit_vector(mean2))
+
+    def most_similar_to_given(self, key1: Key, keys_list: Sequence[Key]) -> Key:
+        """The key of `keys_list` most similar to `key1`.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> kv.most_similar_to_given("a", ["c", "b"])
+        'b'
+        """
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
+
+    def closer_than(self, key1: Key, key2: Key) -> list[Key]:
+        """Keys closer to `key1` than `key2` is.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> kv.closer_than("a", "c")
+        ['b']
+        """
+        all_distances = self.distances(key1)
+        index1, index2 = self.get_index(key1), self.get_index(key2)
+        closer = np.flatnonzero(all_distances < all_distances[index2])
+        return [self.index_to_key[index] for index in closer if index != index1]
+
+    def rank(self, key1: Key, key2: Key) -> int:
+        """Rank of `key2` among the keys nearest to `key1` (1 for the nearest).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> kv.rank("a", "c")
+        2
+        """
+        return len(self.closer_than(key1, key2)) + 1
+
+    # ----------------------------------------------------------------------------------------
+    # Evaluation
+
+    def _restricted_vocab(self, restrict_vocab: int | None, case_insensitive: bool) -> dict:
+        """Row of each of the first `restrict_vocab` keys, uppercased if `case_insensitive`.
+
+        Among case variants the first, i.e. the most frequent, wins.
+        """
+        vocab: dict[str, int] = {}
+        for index, key in enumerate(self.index_to_key[:restrict_vocab]):
+            vocab.setdefault(key.upper() if case_insensitive else key, index)
+        return vocab
+
+    def evaluate_word_analogies(
+        self,
+        analogies: str | os.PathLike[str] | None = None,
+        restrict_vocab: int | None = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+        similarity_function: str = "most_similar",
+    ) -> tuple[float, list[dict[str, Any]]]:
+        """Accuracy on "a is to b as c is to d" questions, like the C tool's compute-accuracy.
+
+        For each question ``a b c d`` the answer is the key most similar to ``b + c - a``
+        (among the first `restrict_vocab` keys, excluding the three question words and, when
+        case-insensitive, their case variants); it counts as correct if it is ``d``.
+
+        Parameters
+        ----------
+        analogies : str or os.PathLike, optional
+            File of questions, four words per line, in sections started by ``": name"``
+            lines; by default the Google analogy set shipped with fastw2v.
+        restrict_vocab : int or None
+            Only the first `restrict_vocab` keys (the most frequent) are used, both to answer
+            and to decide which questions are in vocabulary.
+        case_insensitive : bool
+            Compare words uppercased; the most frequent case variant of a key is used.
+        dummy4unknown : bool
+            Count questions with out-of-vocabulary words as wrong instead of skipping them.
+        similarity_function : {'most_similar', 'most_similar_cosmul'}
+            3CosAdd or 3CosMul (gensim always uses 3CosAdd).
+
+        Returns
+        -------
+        score : float
+            Overall accuracy.
+        sections : list of dict
+            For each section and finally ``'Total accuracy'``: ``{'section': name,
+            'correct': [(a, b, c, d), ...], 'incorrect': [...]}``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["king", "man", "woman", "queen"],
+        ...                np.array([[1, 1], [1, 0], [0, 1], [0.2, 1.5]], dtype=np.float32))
+        >>> path = os.path.join(tempfile.mkdtemp(), "questions.txt")
+        >>> _ = open(path, "w").write(": royalty\\nman king woman queen\\n")
+        >>> score, sections = kv.evaluate_word_analogies(path)
+        >>> score, sections[0]["correct"]
+        (1.0, [('MAN', 'KING', 'WOMAN', 'QUEEN')])
+        """
+        if similarity_function not in ("most_similar", "most_similar_cosmul"):
+            raise ValueError(
+                "similarity_function must be 'most_similar' or 'most_similar_cosmul', "
+                f"got {similarity_function!r}"
+            )
+        path = _DATA_DIR / "questions-words.txt" if analogies is None else analogies
+        vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
+        parsed_sections = _read_analogies(path, case_insensitive)
+        self.fill_norms()
+        end = min(restrict_vocab, len(self.vectors)) if restrict_vocab else len(self.vectors)
+
+        questions = [question for _, section_questions in parsed_sections
+                     for question in section_questions]
+        answerable = [number for number, question in enumerate(questions)
+                      if all(word in vocab for word in question)]
+        rows = np.array([[vocab[word] for word in questions[number][:3]] for number in answerable],
+                        dtype=np.int64).reshape(-1, 3)
+        asked = [questions[number] for number in answerable]
+        if similarity_function == "most_similar":
+            predicted = self._predict_analogies_3cosadd(rows, end, asked, vocab, case_insensitive)
+        else:
+            predicted = [
+                _analogy_prediction(self._rank_3cosmul(row, end), question, case_insensitive)
+                for row, question in zip(rows, asked)
+            ]
+        predictions = dict(zip(answerable, predicted))
+
+        sections = []
+        out_of_vocabulary = 0
+        numbers = itertools.count()
+        for name, section_questions in parsed_sections:
+            section = {"section": name, "correct": [], "incorrect": []}
+            for question, number in zip(section_questions, numbers):
+                if number in predictions:
+                    outcome = "correct" if predictions[number] == question[3] else "incorrect"
+                    section[outcome].append(question)
+                else:
+                    out_of_vocabulary += 1
+                    if dummy4unknown:
+                        section["incorrect"].append(question)
+            _log_section(section)
+            sections.append(section)
+        total = {
+            "section": "Total accuracy",
+            "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
+            "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections)),
+        }
+        if questions:
+            logger.info(
+                "questions with out-of-vocabulary words: %.1f%%",
+                100.0 * out_of_vocabulary / len(questions),
+            )
+        score = _log_section(total)
+        sections.append(total)
+        return score, sections
+
+    def _rank_3cosadd(self, row: np.ndarray, end: int) -> list[str]:
+        """The five best keys for one question, computed exactly as :meth:`most_similar`."""
+        index_a, index_b, index_c = (int(index) for index in row)
+        terms = [
+            (self._unit_row(index_b), np.float64(1.0)),
+            (self._unit_row(index_c), np.float64(1.0)),
+            (self._unit_row(index_a), np.float64(-1.0)),
+        ]
+        query = self._weighted_mean(terms, unit=True)
+        similarities = self._row_similarities(query, 0, end)
+        excluded = {index_a, index_b, index_c}
+        best = _largest_first(similarities, _ANALOGY_TOPN + 3)
+        return [self.index_to_key[i] for i in best if i not in excluded][:_ANALOGY_TOPN]
+
+    def _rank_3cosmul(self, row: np.ndarray, end: int) -> list[str]:
+        index_a, index_b, index_c = (int(index) for index in row)
+        scores = self._cosmul_scores(
+            [self._unit_row(index_b), self._unit_row(index_c)], [self._unit_row(index_a)], end
+        )
+        excluded = {index_a, index_b, index_c}
+        best = _largest_first(scores, _ANALOGY_TOPN + len(excluded))
+        return [self.index_to_key[i] for i in best if i not in excluded][:_ANALOGY_TOPN]
+
+    def _predict_analogies_3cosadd(
+        self,
+        rows: np.ndarray,
+        end: int,
+        questions: list[tuple[str, ...]],
+        vocab: dict[str, int],
+        case_insensitive: bool,
+    ) -> list[str | None]:
+        """Predicted answers to many questions, equal to those of :meth:`_rank_3cosadd`.
+
+        One matrix product scores a whole batch of questions, which is far faster than one
+        matrix-vector product per question. Its rounding differs from the per-question
+        product, so wherever two of the scores that decide an answer are closer than rounding
+        could account for, that question is recomputed exactly: answers match gensim's.
+
+        `rows` holds the rows of the words a, b, c of each question; `vocab` maps the
+        (uppercased, if `case_insensitive`) first `end` keys to their rows.
+        """
+        norms = self.norms[:end]
+        # The batch needs six candidates besides the three question words.
+        batchable = (
+            self.vectors.dtype in (np.float32, np.float64)
+            and end > _ANALOGY_TOPN + 3
+            and bool(np.all(np.isfinite(norms)) and np.all(norms > 0))
+        )
+        if not batchable:
+            return [
+                _analogy_prediction(self._rank_3cosadd(row, end), question, case_insensitive)
+                for row, question in zip(rows, questions)
+            ]
+        # Identify each key with the row its (uppercased) form maps to, so that comparing
+        # answers, and spotting case variants of the question words, compares integers.
+        answer_rows = np.array(
+            [vocab[key.upper() if case_insensitive else key] for key in self.index_to_key[:end]]
+        )
+        # Both computations of a cosine of unit vectors err by at most about
+        # vector_size * eps / 2; twice their combined worst case leaves a safety margin.
+        tolerance = 4 * (self.vector_size + 8) * np.finfo(np.float32).eps
+        vectors = self.vectors[:end]
+        batch_size = max(1, _ANALOGY_BATCH_SCORES // end)
+        predictions: list[str | None] = []
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            positions = np.arange(len(batch))
+            unit = self.vectors[batch] / self.norms[batch][..., np.newaxis]
+            queries = unit[:, 1] + unit[:, 2] - unit[:, 0]
+            queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+            scores = np.dot(queries, vectors.T)
+            scores /= norms
+            scores[positions[:, np.newaxis], batch] = -np.inf
+            # A few passes of argmax find the best candidates faster than a partition.
+            top = np.empty((len(batch), _ANALOGY_TOPN + 1), dtype=np.intp)
+            top_scores = np.empty(top.shape, dtype=scores.dtype)
+            for rank in range(_ANALOGY_TOPN + 1):
+                top[:, rank] = np.argmax(scores, axis=1)
+                top_scores[:, rank] = scores[positions, top[:, rank]]
+                scores[positions, top[:, rank]] = -np.inf
+            # The prediction is the first of five candidates that is not a question word,
+            # or the fifth; the order up to it, and the gap after it, decide the answer.
+            is_question_word = (
+                answer_rows[top[:, :_ANALOGY_TOPN], np.newaxis] == batch[:, np.newaxis, :]
+            ).any(axis=2)
+            depth = np.where(
+                is_question_word.all(axis=1), _ANALOGY_TOPN, np.argmin(is_question_word, axis=1) + 1
+            )
+            deciding = np.arange(_ANALOGY_TOPN) < depth[:, np.newaxis]
+            gaps = top_scores[:, :-1] - top_scores[:, 1:]
+            certain = np.all((gaps > tolerance) | ~deciding, axis=1)
+            chosen = top[positions, depth - 1]
+            for row, question, is_certain, index in zip(
+                batch, questions[start : start + batch_size], certain, chosen
+            ):
+                if is_certain:
+                    key = self.index_to_key[index]
+                    predictions.append(key.upper() if case_insensitive else key)
+                else:
+                    candidates = self._rank_3cosadd(row, end)
+                    predictions.append(_analogy_prediction(candidates, question, case_insensitive))
+        return predictions
+
+    def evaluate_word_pairs(
+        self,
+        pairs: str | os.PathLike[str] | None = None,
+        delimiter: str = "\t",
+        encoding: str = "utf8",
+        restrict_vocab: int | None = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ) -> tuple[Any, Any, float]:
+        """Correlation of the model's similarities with human judgements of word pairs.
+
+        Parameters
+        ----------
+        pairs : str or os.PathLike, optional
+            File of ``word1<delimiter>word2<delimiter>score`` lines (``#`` starts a comment);
+            by default WordSim-353 shipped with fastw2v.
+        delimiter : str
+            Field separator.
+        encoding : str
+            Encoding of the file.
+        restrict_vocab : int or None
+            Only the first `restrict_vocab` keys count as known.
+        case_insensitive : bool
+            Compare words uppercased; the most frequent case variant of a key is used.
+        dummy4unknown : bool
+            Score pairs with unknown words as similarity 0 instead of skipping them.
+
+        Returns
+        -------
+        pearson : scipy.stats PearsonRResult
+            Pearson correlation and two-sided p-value (indexable as ``(r, p)``).
+        spearman : scipy.stats SignificanceResult
+            Spearman rank correlation and two-sided p-value (indexable as ``(rho, p)``).
+        oov_ratio : float
+            Percentage of pairs with unknown words.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.2], [0, 1]], dtype=np.float32))
+        >>> path = os.path.join(tempfile.mkdtemp(), "pairs.tsv")
+        >>> _ = open(path, "w").write("a\\tb\\t9\\na\\tc\\t1\\nb\\tc\\t2\\na\\tzzz\\t5\\n")
+        >>> pearson, spearman, oov = kv.evaluate_word_pairs(path)
+        >>> round(float(spearman[0]), 3), oov
+        (1.0, 25.0)
+        """
+        from scipy import stats
+
+        path = _DATA_DIR / "wordsim353.tsv" if pairs is None else pairs
+        vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
+        similarity_gold: list[float] = []
+        similarity_model: list[Any] = []
+        out_of_vocabulary = 0
+        with io.TextIOWrapper(_io.open_for_reading(path), encoding=encoding) as stream:
+            for line_number, line in enumerate(stream, 1):
+                if line.startswith("#"):
+                    continue
+                try:
+                    fields = line.split(delimiter)
+                    if case_insensitive:
+                        fields = [field.upper() for field in fields]
+                    word_a, word_b, score = fields
+                    score = float(score)
+                except ValueError:
+                    logger.info("skipping invalid line %d in %s", line_number, path)
+                    continue
+                if word_a not in vocab or word_b not in vocab:
+                    out_of_vocabulary += 1
+                    if dummy4unknown:
+                        similarity_model.append(0.0)
+                        similarity_gold.append(score)
+                    continue
+                similarity_gold.append(score)
+                similarity_model.append(
+                    np.dot(
+                        _unit_vector(self.vectors[vocab[word_a]]),
+                        _unit_vector(self.vectors[vocab[word_b]]),
+                    )
+                )
+        if not similarity_gold:
+            raise ValueError(
+                f"No valid similarity judgements found in {path}: either invalid format or "
+                f"all are out-of-vocabulary in {self}"
+            )
+        spearman = stats.spearmanr(similarity_gold, similarity_model)
+        pearson = stats.pearsonr(similarity_gold, similarity_model)
+        if dummy4unknown:
+            oov_ratio = float(out_of_vocabulary) / len(similarity_gold) * 100
+        else:
+            oov_ratio = float(out_of_vocabulary) / (len(similarity_gold) + out_of_vocabulary) * 100
+        logger.info("Pearson correlation coefficient against %s: %.4f", path, pearson[0])
+        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", path,
+                    spearman[0])
+        logger.info("Pairs with unknown words ratio: %.1f%%", oov_ratio)
+        return pearson, spearman, oov_ratio
+
+    # ----------------------------------------------------------------------------------------
+    # Files
+
+    def save_word2vec_format(
+        self,
+        fname: str | os.PathLike[str],
+        fvocab: str | os.PathLike[str] | None = None,
+        binary: bool = False,
+        total_vec: int | None = None,
+        write_header: bool = True,
+    ) -> None:
+        """Save in the C word2vec tool's text or binary format, most frequent keys first.
+
+        Rows are ordered by descending ``'count'`` attribute when there is one, otherwise
+        kept in order. The file is written atomically; ``.gz``, ``.bz2`` and ``.xz`` names are
+        compressed.
+
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            Output file.
+        fvocab : str or os.PathLike, optional
+            Also write ``"word count"`` lines here; needs the ``'count'`` attribute.
+        binary : bool
+            Binary float32 values instead of text.
+        total_vec : int, optional
+            Vector count for the header, if more vectors will be appended to the file.
+        write_header : bool
+            Write the ``"count dimensions"`` header line.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.eye(2, dtype=np.float32))
+        >>> path = os.path.join(tempfile.mkdtemp(), "vectors.bin")
+        >>> kv.save_word2vec_format(path, binary=True)
+        >>> KeyedVectors.load_word2vec_format(path, binary=True)["b"]
+        array([0., 1.], dtype=float32)
+        """
+        counts = self.expandos.get("count")
+        if counts is None:
+            if fvocab is not None:
+                raise ValueError("cannot write fvocab: the vectors have no 'count' attribute")
+            order = np.arange(len(self.index_to_key))
+        else:
+            order = np.argsort(-counts, kind="stable")
+            counts = counts[order]
+        _io.write_word2vec_format(
+            fname,
+            [self.index_to_key[index] for index in order],
+            self.vectors[order],
+            counts=counts,
+            fvocab=fvocab,
+            binary=binary,
+            total_vec=total_vec,
+            write_header=write_header,
+        )
+
+    @classmethod
+    def load_word2vec_format(
+        cls,
+        fname: str | os.PathLike[str],
+        fvocab: str | os.PathLike[str] | None = None,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+        limit: int | None = None,
+        datatype: Any = np.float32,
+        no_header: bool = False,
+    ) -> KeyedVectors:
+        """Load vectors from the C word2vec tool's text or binary format.
+
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            The file; ``.gz``, ``.bz2`` and ``.xz`` names are decompressed.
+        fvocab : str or os.PathLike, optional
+            ``"word count"`` file giving the counts; without it the counts are made up,
+            decreasing in file order.
+        binary : bool
+            The file is in the binary format.
+        encoding, unicode_errors : str
+            How words are decoded; use ``unicode_errors='ignore'`` for files whose words the C
+            tool truncated mid-character.
+        limit : int, optional
+            Read only the first `limit` vectors.
+        datatype : numpy dtype
+            dtype of the loaded vectors.
+        no_header : bool
+            The text file has no header line (GloVe format).
+
+        Returns
+        -------
+        KeyedVectors
+
+        Raises
+        ------
+        ValueError
+            For a malformed file, with the line number (see
+            :func:`fastw2v.io.read_word2vec_format`).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "vectors.txt")
+        >>> _ = open(path, "w").write("2 2\\nhello 1 0\\nworld 0 1\\n")
+        >>> KeyedVectors.load_word2vec_format(path).index_to_key
+        ['hello', 'world']
+        """
+        keys, vectors, counts = _io.read_word2vec_format(
+            fname,
+            fvocab=fvocab,
+            binary=binary,
+            encoding=encoding,
+            unicode_errors=unicode_errors,
+            limit=limit,
+            datatype=datatype,
+            no_header=no_header,
+        )
+        kv = cls(vectors.shape[1], dtype=datatype)
+        kv._set_contents(keys, np.ascontiguousarray(vectors), {"count": counts})
+        return kv
+
+    def _set_contents(self, keys: list[Any], vectors: np.ndarray, expandos: dict) -> None:
+        self.index_to_key = keys
+        self.key_to_index = {key: index for index, key in enumerate(keys) if key is not None}
+        self.vectors = vectors
+        self.expandos = expandos
+        self.next_index = len(keys)
+        self.norms = None
+
+    def save(self, fname: str | os.PathLike[str]) -> None:
+        """Save to a fastw2v archive (see :func:`fastw2v.io.save_archive`).
+
+        Unlike gensim's pickle files the archive cannot run code when loaded, and its vectors
+        can be memory-mapped. Per-key attributes must be numeric.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.eye(2, dtype=np.float32))
+        >>> path = os.path.join(tempfile.mkdtemp(), "vectors.fw2v")
+        >>> kv.save(path)
+        >>> KeyedVectors.load(path, mmap="r")["b"].tolist()
+        [0.0, 1.0]
+        """
+        for key in self.index_to_key:
+            if not (key is None or isinstance(key, (str, int))):
+                raise ValueError(f"cannot save key {key!r}: keys must be str or int")
+        metadata = {
+            "kind": _ARCHIVE_KIND,
+            "vector_size": int(self.vector_size),
+            "index_to_key": list(self.index_to_key),
+            "next_index": int(self.next_index),
+        }
+        arrays = {"vectors": self.vectors}
+        for attr, values in self.expandos.items():
+            arrays[_EXPANDO_PREFIX + attr] = values
+        _io.save_archive(fname, metadata, arrays)
+
+    @classmethod
+    def load(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> KeyedVectors:
+        """Load vectors saved by :meth:`save`; ``mmap='r'`` memory-maps them read-only.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a fastw2v KeyedVectors archive or is damaged.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "vectors.fw2v")
+        >>> KeyedVectors(3).save(path)
+        >>> KeyedVectors.load(path)
+        KeyedVectors<vector_size=3, 0 keys>
+        """
+        metadata, arrays = _io.load_archive(fname, mmap=mmap)
+        if metadata.get("kind") != _ARCHIVE_KIND:
+            raise ValueError(
+                f"{os.fspath(fname)}: holds {metadata.get('kind')!r}, not {_ARCHIVE_KIND!r}"
+            )
+        source = os.fspath(fname)
+        keys = metadata.get("index_to_key")
+        vector_size = metadata.get("vector_size")
+        vectors = arrays.get("vectors")
+        if not isinstance(keys, list) or not isinstance(vector_size, int) or vectors is None:
+            raise ValueError(f"{source}: incomplete KeyedVectors data")
+        if vectors.shape != (len(keys), vector_size):
+            raise ValueError(
+                f"{source}: vectors have shape {vectors.shape}, expected {(len(keys), vector_size)}"
+            )
+        if not all(key is None or isinstance(key, (str, int)) for key in keys):
+            raise ValueError(f"{source}: keys must be strings or integers")
+        present = [key for key in keys if key is not None]
+        if len(set(present)) != len(present):
+            raise ValueError(f"{source}: repeated keys")
+        expandos = {
+            name[len(_EXPANDO_PREFIX) :]: values
+            for name, values in arrays.items()
+            if name.startswith(_EXPANDO_PREFIX)
+        }
+        for attr, values in expandos.items():
+            if values.shape != (len(keys),):
+                raise ValueError(f"{source}: attribute {attr!r} has shape {values.shape}")
+        kv = cls(vector_size, dtype=vectors.dtype)
+        kv._set_contents(keys, vectors, expandos)
+        next_index = metadata.get("next_index")
+        if isinstance(next_index, int):
+            kv.next_index = next_index
+        return kv
+
+
+def _as_term_list(value: Any) -> list:
+    """Query terms as a list: a single key or vector becomes a one-item list."""
+    if value is None:
+        return []
+    if isinstance(value, _KEY_TYPES) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    return list(value)
+
+
+def _unit_vector(vector: np.ndarray) -> np.ndarray:
+    """`vector` scaled to unit length, in its own dtype; zero (or NaN) vectors unchanged.
+
+    Scaling in double precision and rounding once makes float32 results match gensim's
+    (double-precision BLAS) bit for bit.
+    """
+    as_double = vector.astype(np.float64)
+    length = np.sqrt(np.dot(as_double, as_double))
+    if length > 0:
+        return (as_double * (1.0 / length)).astype(vector.dtype)
+    return vector
+
+
+def _largest_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` largest `scores`, largest first.
+
+    A partial partition finds them in linear time; only those few are then sorted.
+    """
+    negated = -scores
+    if count >= scores.size:
+        return np.argsort(negated)[:count]
+    candidates = np.argpartition(negated, count)[:count]
+    return candidates[np.argsort(negated[candidates])]
+
+
+def _analogy_prediction(
+    candidates: list[str], question: tuple[str, ...], case_insensitive: bool
+) -> str | None:
+    """The first candidate that is not a question word (nor, if case-insensitive, a case
+    variant of one).
+
+    As in gensim only five candidates are examined and, when all five are question words,
+    the last of them is the prediction.
+    """
+    prediction = None
+    for candidate in candidates[:_ANALOGY_TOPN]:
+        prediction = candidate.upper() if case_insensitive else candidate
+        if prediction not in question[:3]:
+            break
+    return prediction
+
+
+def _read_analogies(
+    path: str | os.PathLike[str], case_insensitive: bool
+) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+    """Sections of an analogy file as (name, questions); malformed lines are skipped."""
+    sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
+    with _io.open_for_reading(path) as stream:
+        for line_number, raw_line in enumerate(stream, 1):
+            line = raw_line.decode("utf-8")
+            if line.startswith(": "):
+                sections.append((line.lstrip(": ").strip(), []))
+                continue
+            if not sections:
+                raise ValueError(f"Missing section header before line #{line_number} in {path}")
+            words = [word.upper() for word in line.split()] if case_insensitive else line.split()
+            if len(words) != 4:
+                logger.info("skipping invalid line #%d in %s", line_number, path)
+                continue
+            sections[-1][1].append(tuple(words))
+    return sections
+
+
+def _log_section(section: dict[str, Any]) -> float:
+    """Accuracy of one analogy section (0.0 when it has no answered questions), logged."""
+    correct, incorrect = len(section["correct"]), len(section["incorrect"])
+    if correct + incorrect == 0:
+        return 0.0
+    score = correct / (correct + incorrect)
+    logger.info(
+        "%s: %.1f%% (%d/%d)", section["section"], 100.0 * score, correct, correct + incorrect
+    )
+    return score

@@ -1,0 +1,234 @@
+"""Each kernel step against a float64 NumPy reference of the same update."""
+
+import numpy as np
+import pytest
+
+from fastw2v import _kernels, _sampling
+from fastw2v import vocab as vocab_mod
+
+DIM = 8
+COUNTS = np.array([40, 25, 17, 11, 8, 6, 4, 3, 2, 1], dtype=np.int64)
+VOCAB = len(COUNTS)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def make_trainer(objective, sg, batched=True, cbow_mean=True, negative=3, seed=0,
+                 compute_loss=True, window=3):
+    rng = np.random.default_rng(seed)
+    syn0 = (rng.random((VOCAB, DIM)) - 0.5).astype(np.float32)
+    syn1neg = (rng.random((VOCAB, DIM)) - 0.5).astype(np.float32)
+    syn1 = (rng.random((VOCAB, DIM)) - 0.5).astype(np.float32)
+    points, codes, offsets = vocab_mod.huffman_paths(COUNTS)
+    trainer = _kernels.Trainer(
+        syn0, syn1neg, syn1, _sampling.build_alias_table(COUNTS ** 0.75),
+        vocab_mod.keep_thresholds(COUNTS, 0), points, codes, offsets,
+        sg=sg, batched=batched, cbow_mean=cbow_mean, hs=objective == "hs",
+        softmax=objective == "softmax", negative=negative if objective == "ns" else 0,
+        window=window, shrink_windows=True, compute_loss=compute_loss)
+    arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "points": points,
+              "codes": codes, "offsets": offsets}
+    return trainer, _kernels.WorkerState(trainer, 1), arrays
+
+
+def reference_step(arrays, objective, sg, cbow_mean, context, target, alpha, negatives):
+    """Float64 update of one prediction, written from the derivations, with the loss."""
+    syn0 = arrays["syn0"].astype(np.float64)
+    out = (arrays["syn1neg"] if objective == "ns" else arrays["syn1"]).astype(np.float64)
+    if sg:
+        words, weights = np.unique(context, return_counts=True)
+        inputs = syn0[words]
+    else:
+        hidden = syn0[context].sum(axis=0)
+        if cbow_mean:
+            hidden /= len(context)
+        inputs, weights = hidden[None, :], np.array([1.0])
+    grads = np.zeros_like(inputs)
+    loss = 0.0
+    if objective == "softmax":
+        for b in range(len(inputs)):
+            scores = out @ inputs[b]
+            p = np.exp(scores - scores.max())
+            p /= p.sum()
+            loss += -weights[b] * np.log(p[target])
+            error = p.copy()
+            error[target] -= 1.0
+            grads[b] = -alpha * weights[b] * (out.T @ error)
+            out -= alpha * weights[b] * np.outer(error, inputs[b])
+    else:
+        if objective == "ns":
+            rows = [target] + [n for n in negatives if n != target]
+            labels = [1.0] + [0.0] * (len(rows) - 1)
+        else:
+            start, end = arrays["offsets"][target], arrays["offsets"][target + 1]
+            rows = list(arrays["points"][start:end])
+            labels = list(1.0 - arrays["codes"][start:end])
+        # Merge repeated rows into one output of higher weight.
+        merged = {}
+        for row, label in zip(rows, labels):
+            if row in merged:
+                merged[row][1] += 1.0
+            else:
+                merged[row] = [label, 1.0]
+        rows = list(merged)
+        labels = np.array([merged[r][0] for r in rows])
+        out_weights = np.array([merged[r][1] for r in rows])
+        outputs = out[rows]
+        scores = outputs @ inputs.T
+        g = (labels[:, None] - sigmoid(scores)) * alpha * out_weights[:, None] * weights[None, :]
+        signed = np.where(labels[:, None] > 0.5, scores, -scores)
+        loss = float(np.sum(out_weights[:, None] * weights[None, :] * np.log1p(np.exp(-signed))))
+        grads = g.T @ outputs
+        out[rows] = outputs + g @ inputs
+    if sg:
+        syn0[words] += grads
+    else:
+        for word in context:
+            syn0[word] += grads[0]
+    return syn0, out, loss
+
+
+# (objective, sg, batched, cbow_mean): skip-gram pair by pair and batched, CBOW mean and sum.
+CASES = [(objective, sg, batched, cbow_mean)
+         for objective in ("ns", "hs", "softmax")
+         for sg, batched, cbow_mean in ((True, False, True), (True, True, True),
+                                        (False, True, True), (False, True, False))]
+
+
+@pytest.mark.parametrize("objective,sg,batched,cbow_mean", CASES)
+def test_step_matches_float64_reference(objective, sg, batched, cbow_mean):
+    trainer, worker, arrays = make_trainer(objective, sg, batched, cbow_mean)
+    # A repeated context word, a repeated negative and a negative equal to the target
+    # exercise the merging and dropping rules.
+    context = [1, 4, 4, 7] if (batched or not sg) else [4]
+    target, alpha, negatives = 2, 0.05, [5, 2, 5]
+    expected_syn0, expected_out, expected_loss = reference_step(
+        arrays, objective, sg, cbow_mean, context, target, alpha, negatives)
+    trainer.predict_step(worker, context, target, alpha,
+                         negatives=negatives if objective == "ns" else None)
+    out = arrays["syn1neg"] if objective == "ns" else arrays["syn1"]
+    np.testing.assert_allclose(arrays["syn0"], expected_syn0, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(out, expected_out, atol=1e-5, rtol=0)
+    assert worker.loss == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_worked_sgns_example():
+    """The single-step example of the SGNS tutorial the project was designed from."""
+    syn0 = np.array([[0.10, 0.30], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32)
+    syn1neg = np.array([[0.0, 0.0], [0.20, 0.90], [0.70, 0.10]], dtype=np.float32)
+    counts = np.array([3, 2, 1])
+    trainer = _kernels.Trainer(
+        syn0, syn1neg, None, _sampling.build_alias_table(counts), vocab_mod.keep_thresholds(
+            counts, 0), None, None, None, sg=True, batched=False, cbow_mean=True, hs=False,
+        softmax=False, negative=1, window=1, shrink_windows=False, compute_loss=False)
+    worker = _kernels.WorkerState(trainer, 0)
+    trainer.predict_step(worker, [0], 1, 0.1, negatives=[2])
+    # Exact values of the update: sigmoid(0.29) = 0.57199, sigmoid(0.10) = 0.52498.
+    g_pos, g_neg = 0.1 * (1 - sigmoid(0.29)), -0.1 * sigmoid(0.10)
+    v = np.array([0.10, 0.30])
+    expected_v = v + g_pos * np.array([0.20, 0.90]) + g_neg * np.array([0.70, 0.10])
+    np.testing.assert_allclose(syn0[0], expected_v, atol=1e-6)
+    np.testing.assert_allclose(syn1neg[1], [0.20 + g_pos * 0.10, 0.90 + g_pos * 0.30], atol=1e-6)
+    np.testing.assert_allclose(syn1neg[2], [0.70 + g_neg * 0.10, 0.10 + g_neg * 0.30], atol=1e-6)
+    # The tutorial's printed figures, which round the sigmoids to two decimals (0.57, 0.52).
+    np.testing.assert_allclose(syn0[0], [0.0722, 0.3335], atol=6e-4)
+    np.testing.assert_allclose(syn1neg[1], [0.2043, 0.9129], atol=6e-4)
+    np.testing.assert_allclose(syn1neg[2], [0.6948, 0.0844], atol=6e-4)
+
+
+def softmax_loss(hidden, out, target):
+    scores = out @ hidden
+    top = scores.max()
+    return -(scores[target] - top - np.log(np.sum(np.exp(scores - top))))
+
+
+def test_full_softmax_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    hidden = rng.normal(size=DIM)
+    out = rng.normal(size=(VOCAB, DIM)) * 0.5
+    target = 4
+    p = np.exp(out @ hidden - (out @ hidden).max())
+    p /= p.sum()
+    y = np.zeros(VOCAB)
+    y[target] = 1.0
+    grad_hidden = out.T @ (p - y)                  # dJ/dv_c = U (y_hat - y)
+    grad_out = np.outer(p - y, hidden)             # dJ/du_w = (y_hat_w - y_w) v_c
+    eps = 1e-6
+    numeric_hidden = np.array([
+        (softmax_loss(hidden + eps * e, out, target) - softmax_loss(hidden - eps * e, out, target))
+        / (2 * eps) for e in np.eye(DIM)])
+    numeric_out = np.zeros_like(out)
+    for w in range(VOCAB):
+        for k in range(DIM):
+            step = np.zeros_like(out)
+            step[w, k] = eps
+            numeric_out[w, k] = (softmax_loss(hidden, out + step, target)
+                                 - softmax_loss(hidden, out - step, target)) / (2 * eps)
+    np.testing.assert_allclose(grad_hidden, numeric_hidden, atol=1e-7)
+    np.testing.assert_allclose(grad_out, numeric_out, atol=1e-7)
+
+    # The kernel's step is -alpha times that gradient, for both matrices.
+    trainer, worker, arrays = make_trainer("softmax", sg=True, batched=False)
+    arrays["syn0"][1] = hidden
+    arrays["syn1"][:] = out
+    syn0_before = arrays["syn0"].astype(np.float64)
+    syn1_before = arrays["syn1"].astype(np.float64)
+    h = syn0_before[1]
+    p = np.exp(syn1_before @ h - (syn1_before @ h).max())
+    p /= p.sum()
+    alpha = 0.01
+    trainer.predict_step(worker, [1], target, alpha)
+    np.testing.assert_allclose(arrays["syn0"][1], h - alpha * syn1_before.T @ (p - y), atol=1e-5)
+    np.testing.assert_allclose(arrays["syn1"], syn1_before - alpha * np.outer(p - y, h),
+                               atol=1e-5)
+    assert worker.loss == pytest.approx(softmax_loss(h, syn1_before, target), rel=1e-5)
+
+
+def test_sigmoid_saturation_keeps_updates_finite():
+    trainer, worker, arrays = make_trainer("ns", sg=True, batched=False)
+    arrays["syn0"][:] = 50.0
+    arrays["syn1neg"][:] = 50.0
+    trainer.predict_step(worker, [3], 2, 1.0, negatives=[5, 6, 7])
+    assert np.all(np.isfinite(arrays["syn0"])) and np.all(np.isfinite(arrays["syn1neg"]))
+    assert np.isfinite(worker.loss)
+
+
+def test_train_batch_counts_every_raw_word_and_rejects_bad_ids():
+    trainer, worker, _ = make_trainer("ns", sg=True)
+    trainer.set_schedule(0.025, 0.0001, 1000)
+    ids = np.array([0, 1, 2, 3, 4, 5], dtype=np.int32)
+    ends = np.array([2, 2, 6], dtype=np.int64)
+    raw = np.array([3, 1, 4], dtype=np.int64)
+    assert trainer.train_batch(worker, ids, ends, raw) == 3
+    assert trainer.words_done == 8
+    assert worker.words_trained == 6
+    with pytest.raises(ValueError, match="out of range"):
+        trainer.train_batch(worker, np.array([0, VOCAB], dtype=np.int32),
+                            np.array([2], dtype=np.int64), np.array([2], dtype=np.int64))
+    with pytest.raises(ValueError, match="end at len"):
+        trainer.train_batch(worker, ids, np.array([3], dtype=np.int64),
+                            np.array([3], dtype=np.int64))
+
+
+def test_learning_rate_decays_linearly_with_words_done():
+    trainer, worker, _ = make_trainer("ns", sg=True)
+    trainer.set_schedule(0.1, 0.0, 1000)
+    assert trainer.alpha == pytest.approx(0.1)
+    ids = np.zeros(250, dtype=np.int32)
+    trainer.train_batch(worker, ids, np.array([250], dtype=np.int64),
+                        np.array([250], dtype=np.int64))
+    assert trainer.alpha == pytest.approx(0.075, rel=1e-6)
+    trainer.set_schedule(0.1, 0.0, 1000, words_done=2000)
+    assert trainer.alpha == pytest.approx(0.0)
+
+
+def test_stop_request_ends_a_batch_early():
+    trainer, worker, _ = make_trainer("ns", sg=True)
+    trainer.set_schedule(0.025, 0.0001, 1000)
+    trainer.request_stop()
+    ids = np.zeros(10, dtype=np.int32)
+    assert trainer.train_batch(worker, ids, np.array([5, 10], dtype=np.int64),
+                               np.array([5, 5], dtype=np.int64)) == 0
+    assert trainer.words_done == 0

@@ -1,0 +1,578 @@
+"""Tests for fastw2v.keyedvectors: lookups, similarity queries, evaluations and files.
+
+Tests named ``*_matches_gensim`` compare with gensim 4 on the same vectors and are skipped when
+gensim is not installed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pathlib
+
+import numpy as np
+import pytest
+
+from fastw2v.keyedvectors import KeyedVectors
+
+DATA = pathlib.Path(__file__).resolve().parents[1] / "fastw2v" / "data"
+ANALOGIES = DATA / "questions-words.txt"
+WORDSIM = DATA / "wordsim353.tsv"
+
+
+def make_kv(words, vectors, counts=None) -> KeyedVectors:
+    kv = KeyedVectors(vectors.shape[1])
+    extras = None if counts is None else {"count": np.asarray(counts, dtype=np.int64)}
+    kv.add_vectors(list(words), vectors, extras=extras)
+    return kv
+
+
+@pytest.fixture(scope="module")
+def small() -> KeyedVectors:
+    rng = np.random.default_rng(42)
+    words = [f"w{i}" for i in range(200)]
+    return make_kv(words, rng.standard_normal((200, 16)).astype(np.float32),
+                   counts=np.arange(200, 0, -1))
+
+
+def analogy_vocabulary(dimensions: int = 24, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Words of the analogy and word-pair sets, with vectors under which many analogies hold.
+
+    Within a section, the second word of a pair is the first plus the section's offset (plus
+    noise), so a good share of questions is answered correctly. Lowercase variants follow, some
+    with exactly the vector of their capitalised form, which creates exact ties between a
+    question word and a candidate; some words are left out to leave questions unanswerable.
+    """
+    rng = np.random.default_rng(seed)
+    vectors: dict[str, np.ndarray] = {}
+    offset = None
+    for line in ANALOGIES.read_text("utf-8").splitlines():
+        if line.startswith(":"):
+            offset = rng.standard_normal(dimensions)
+            continue
+        a, b, *_ = line.split()
+        if a not in vectors:
+            vectors[a] = rng.standard_normal(dimensions)
+        if b not in vectors:
+            vectors[b] = vectors[a] + offset + 0.3 * rng.standard_normal(dimensions)
+    for line in WORDSIM.read_text("utf-8").splitlines():
+        if not line.startswith("#"):
+            for word in line.split("\t")[:2]:
+                vectors.setdefault(word, rng.standard_normal(dimensions))
+    words = [word for position, word in enumerate(vectors) if position % 17 != 5]
+    variants = []
+    for position, word in enumerate(words):
+        if word.lower() != word and word.lower() not in vectors:
+            same = position % 3 == 0
+            variants.append((word.lower(), vectors[word] if same else rng.standard_normal(dimensions)))
+    words += [word for word, _ in variants]
+    matrix = np.array([vectors[word] for word in words[: len(words) - len(variants)]]
+                      + [vector for _, vector in variants], dtype=np.float32)
+    return words, matrix
+
+
+@pytest.fixture(scope="module")
+def analogy_kv() -> KeyedVectors:
+    words, vectors = analogy_vocabulary()
+    return make_kv(words, vectors, counts=np.arange(len(words), 0, -1))
+
+
+@pytest.fixture(scope="module")
+def gensim_kv():
+    gensim_models = pytest.importorskip("gensim.models")
+
+    def convert(kv: KeyedVectors):
+        converted = gensim_models.KeyedVectors(kv.vector_size)
+        converted.add_vectors(list(kv.index_to_key), kv.vectors.copy())
+        if "count" in kv.expandos:
+            for word, count in zip(kv.index_to_key, kv.expandos["count"]):
+                converted.set_vecattr(word, "count", int(count))
+        return converted
+
+    return convert
+
+
+@pytest.fixture(scope="module")
+def sampled_analogies(tmp_path_factory) -> pathlib.Path:
+    """Every fourth question of each section, to keep gensim comparisons fast."""
+    lines = ANALOGIES.read_text("utf-8").splitlines()
+    kept = [line for position, line in enumerate(lines) if line.startswith(":") or position % 4 == 0]
+    path = tmp_path_factory.mktemp("analogies") / "sample.txt"
+    path.write_text("\n".join(kept) + "\n", "utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Construction, lookups and per-key attributes
+
+
+def test_new_instance_is_preallocated_zeros():
+    kv = KeyedVectors(4, count=3)
+    assert kv.vectors.shape == (3, 4) and kv.vectors.dtype == np.float32
+    assert kv.vectors.flags.c_contiguous and not kv.vectors.any()
+    assert len(kv) == 3 and kv.norms is None and kv.expandos == {}
+    assert KeyedVectors(2, dtype=np.float64).vectors.dtype == np.float64
+    assert repr(KeyedVectors(5)) == "KeyedVectors<vector_size=5, 0 keys>"
+
+
+def test_lookups(small):
+    assert small["w3"].tolist() == small.vectors[3].tolist()
+    assert small[["w3", "w0"]].tolist() == small.vectors[[3, 0]].tolist()
+    assert small[["w3"]].shape == (1, 16)
+    assert "w3" in small and "nope" not in small and len(small) == 200
+    assert small.get_index("w7") == 7 and small.get_index("nope", default=-1) == -1
+    assert small.get_index(5) == 5 and small.has_index_for(199) and not small.has_index_for(200)
+    assert not small.get_vector("w1").flags.writeable
+
+
+@pytest.mark.parametrize("lookup", [
+    lambda kv: kv["xyz"], lambda kv: kv[["w1", "xyz"]], lambda kv: kv.get_vector("xyz"),
+    lambda kv: kv.get_index("xyz"), lambda kv: kv.most_similar("xyz"),
+    lambda kv: kv.similarity("w1", "xyz"), lambda kv: kv.most_similar_cosmul("xyz"),
+    lambda kv: kv.n_similarity(["w1"], ["xyz"]), lambda kv: kv.distances("w1", ["xyz"]),
+])
+def test_unknown_keys_raise_key_error_naming_them(small, lookup):
+    with pytest.raises(KeyError, match="Key 'xyz' not present in vocabulary"):
+        lookup(small)
+
+
+def test_norms_are_lazy_and_follow_reassigned_vectors():
+    kv = make_kv(["a", "b"], np.array([[3, 4], [0, 2]], dtype=np.float32))
+    assert kv.norms is None
+    assert kv.get_vector("a", norm=True).tolist() == pytest.approx([0.6, 0.8])
+    assert kv.norms.tolist() == [5, 2]
+    # Training code replaces the matrix and the vocabulary without touching the norms.
+    kv.index_to_key = ["a", "b", "c"]
+    kv.key_to_index = {"a": 0, "b": 1, "c": 2}
+    kv.vectors = np.array([[1, 0], [0, 1], [0, 3]], dtype=np.float32)
+    assert kv.get_normed_vectors().tolist() == [[1, 0], [0, 1], [0, 1]]
+    kv.vectors[2] = [4, 0]  # in-place change, then the norms are reset as training does
+    kv.norms = None
+    assert kv.most_similar("a", topn=1) == [("c", 1.0)]
+    kv.fill_norms(force=True)
+    assert kv.norms.tolist() == [1, 1, 4]
+
+
+def test_vecattrs():
+    kv = KeyedVectors(2, count=2)
+    kv.add_vector("a", np.ones(2))
+    kv.add_vector("b", np.zeros(2))
+    kv.set_vecattr("b", "count", 7)
+    assert kv.expandos["count"].dtype == np.int64 and kv.expandos["count"].tolist() == [0, 7]
+    assert kv.get_vecattr("b", "count") == 7
+    with pytest.raises(TypeError, match="count"):
+        kv.set_vecattr("a", "count", 1.5)
+    kv.set_vecattr("a", "weight", 0.25)
+    kv.index_to_key.append("c")
+    kv.allocate_vecattrs()
+    assert kv.expandos["count"].tolist() == [0, 7, 0] and kv.expandos["weight"].tolist() == [0.25, 0, 0]
+
+
+def test_add_vectors_and_setitem():
+    kv = KeyedVectors(2, count=1)
+    assert kv.add_vector("a", np.array([1, 2])) == 0  # fills the preallocated slot
+    assert kv.add_vector("b", np.array([3, 4])) == 1  # grows
+    kv.add_vectors(["b", "c"], np.array([[9, 9], [5, 6]]), extras={"count": np.array([2, 1])})
+    assert kv.index_to_key == ["a", "b", "c"] and kv["b"].tolist() == [3, 4]
+    assert kv.expandos["count"].tolist() == [0, 0, 1]
+    kv.add_vectors(["b"], np.array([[7, 8]]), replace=True)
+    kv["c"] = np.array([0, 1])
+    kv[["d", "a"]] = np.array([[1, 1], [2, 2]])
+    assert kv.vectors.tolist() == [[2, 2], [7, 8], [0, 1], [1, 1]]
+    assert kv.key_to_index == {"a": 0, "b": 1, "c": 2, "d": 3}
+    assert kv.most_similar("c", topn=1)[0][0] == "b"  # norms follow the changes
+
+
+def test_sort_by_descending_frequency():
+    kv = make_kv(["a", "b", "c", "d"], np.arange(8, dtype=np.float32).reshape(4, 2),
+                 counts=[1, 5, 1, 9])
+    kv.sort_by_descending_frequency()
+    assert kv.index_to_key == ["d", "b", "a", "c"]
+    assert kv["a"].tolist() == [0, 1] and kv.get_vecattr("d", "count") == 9
+    assert kv.key_to_index["c"] == 3
+
+
+# --------------------------------------------------------------------------------------------
+# Similarity queries
+
+
+def brute_force_neighbours(kv, query, exclude=(), end=None):
+    vectors = kv.vectors[:end].astype(np.float64)
+    cosines = vectors @ query / np.linalg.norm(vectors, axis=1) / np.linalg.norm(query)
+    order = [i for i in np.argsort(-cosines, kind="stable") if kv.index_to_key[i] not in exclude]
+    return [kv.index_to_key[i] for i in order], cosines
+
+
+def test_most_similar_ranks_by_cosine_and_excludes_the_query(small):
+    unit = small.get_normed_vectors().astype(np.float64)
+    query = unit[1] + unit[2] - unit[3]
+    expected, cosines = brute_force_neighbours(small, query, exclude={"w1", "w2", "w3"})
+    result = small.most_similar(positive=["w1", "w2"], negative=["w3"], topn=15)
+    assert [word for word, _ in result] == expected[:15]
+    for word, score in result:
+        assert score == pytest.approx(cosines[small.get_index(word)], abs=1e-5)
+    assert all(isinstance(score, float) for _, score in result)
+
+
+def test_most_similar_options(small):
+    everything = small.most_similar("w0", topn=None)
+    assert isinstance(everything, np.ndarray) and everything.shape == (200,)
+    assert everything[0] == pytest.approx(1.0)
+    assert small.most_similar("w0", topn=0) == []
+    assert len(small.most_similar("w0", topn=500)) == 199
+    restricted = small.most_similar("w0", topn=10, restrict_vocab=20)
+    assert [w for w, _ in restricted] == brute_force_neighbours(
+        small, small["w0"], exclude={"w0"}, end=20)[0][:10]
+    clipped = small.most_similar("w0", topn=None, clip_start=50, clip_end=60)
+    assert clipped.tolist() == everything[50:60].tolist()
+    by_vector = small.most_similar(positive=[small["w5"]], topn=3)
+    assert by_vector[0][0] == "w5"  # vectors are not excluded, only keys
+    assert small.similar_by_vector(small["w5"], topn=3) == by_vector
+    assert small.similar_by_word("w5", topn=3) == small.similar_by_key("w5", topn=3)
+    assert small.similar_by_key("w5", topn=3) == small.most_similar("w5", topn=3)
+    weighted = small.most_similar(positive=[("w1", 2.0), "w2"], negative=[("w3", -0.5)], topn=5)
+    unit = small.get_normed_vectors().astype(np.float64)
+    expected = brute_force_neighbours(small, 2 * unit[1] + unit[2] - 0.5 * unit[3],
+                                      exclude={"w1", "w2", "w3"})[0]
+    assert [w for w, _ in weighted] == expected[:5]
+    with pytest.raises(ValueError, match="no input"):
+        small.most_similar(positive=[], negative=[])
+
+
+def test_most_similar_uses_the_indexer(small):
+    class Indexer:
+        def most_similar(self, vector, topn):
+            self.seen = (vector, topn)
+            return [("from-index", 1.0)]
+
+    indexer = Indexer()
+    assert small.most_similar("w1", topn=4, indexer=indexer) == [("from-index", 1.0)]
+    assert indexer.seen[1] == 4
+    assert indexer.seen[0] == pytest.approx(small.get_vector("w1", norm=True), abs=1e-6)
+
+
+def test_other_queries(small):
+    assert small.similarity("w1", "w1") == pytest.approx(1.0)
+    assert small.distance("w1", "w2") == pytest.approx(1 - small.similarity("w1", "w2"))
+    distances = small.distances("w1")
+    assert distances.shape == (200,) and distances[1] == pytest.approx(0, abs=1e-6)
+    assert small.distances("w1", ["w2", "w3"]).tolist() == pytest.approx(distances[[2, 3]].tolist())
+    closer = small.closer_than("w1", "w2")
+    assert all(distances[small.get_index(w)] < distances[2] for w in closer) and "w1" not in closer
+    assert small.rank("w1", "w2") == len(closer) + 1
+    assert small.rank("w1", small.most_similar("w1", topn=1)[0][0]) == 1
+    cosines = KeyedVectors.cosine_similarities(np.array([1.0, 0]), np.array([[2.0, 0], [1, 1]]))
+    assert cosines.tolist() == pytest.approx([1.0, np.sqrt(0.5)])
+    assert small.most_similar_to_given("w1", ["w2", "w1", "w3"]) == "w1"
+    with pytest.raises(ZeroDivisionError):
+        small.n_similarity([], ["w1"])
+
+
+def test_doesnt_match():
+    kv = make_kv(["cat", "dog", "mouse", "car"],
+                 np.array([[1, 0.1, 0], [1, 0.2, 0], [0.9, 0.3, 0], [0, 0, 1]], dtype=np.float32))
+    assert kv.doesnt_match(["cat", "dog", "mouse", "car", "unknown"]) == "car"
+    with pytest.raises(ValueError, match="empty"):
+        kv.doesnt_match(["unknown"])
+
+
+def test_most_similar_cosmul(small):
+    unit = small.get_normed_vectors().astype(np.float64)
+    shifted = (1 + unit @ unit.T) / 2
+    expected = shifted[1] * shifted[2] / (shifted[3] + 1e-6)
+    expected[[1, 2, 3]] = -np.inf
+    result = small.most_similar_cosmul(positive=["w1", "w2"], negative=["w3"], topn=5)
+    assert [w for w, _ in result] == [small.index_to_key[i] for i in np.argsort(-expected)[:5]]
+    assert small.most_similar_cosmul("w1", topn=None).shape == (200,)
+    restricted = small.most_similar_cosmul("w1", topn=10, restrict_vocab=30)
+    assert all(small.get_index(w) < 30 for w, _ in restricted) and len(restricted) == 10
+    with pytest.raises(ValueError, match="no input"):
+        small.most_similar_cosmul(negative=["w1"])
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def reference_analogy_evaluation(kv, path, restrict_vocab, case_insensitive, dummy4unknown):
+    """The analogy evaluation stated plainly, one most_similar call per question."""
+    vocab = {}
+    for index, key in enumerate(kv.index_to_key[:restrict_vocab]):
+        vocab.setdefault(key.upper() if case_insensitive else key, index)
+    sections = []
+    for line in pathlib.Path(path).read_text("utf-8").splitlines(keepends=True):
+        if line.startswith(": "):
+            sections.append({"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []})
+            continue
+        words = tuple(w.upper() if case_insensitive else w for w in line.split())
+        if len(words) != 4:
+            continue
+        if any(word not in vocab for word in words):
+            if dummy4unknown:
+                sections[-1]["incorrect"].append(words)
+            continue
+        a, b, c, expected = words
+        # Integer keys are rows, which stand for the most frequent case variant.
+        sims = kv.most_similar(positive=[vocab[b], vocab[c]], negative=[vocab[a]], topn=5,
+                               restrict_vocab=restrict_vocab)
+        predicted = None
+        for word, _ in sims:
+            predicted = word.upper() if case_insensitive else word
+            if predicted not in {a, b, c}:
+                break
+        sections[-1]["correct" if predicted == expected else "incorrect"].append(words)
+    total = {"section": "Total accuracy",
+             "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
+             "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections))}
+    answered = len(total["correct"]) + len(total["incorrect"])
+    return (len(total["correct"]) / answered if answered else 0.0), sections + [total]
+
+
+@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
+    (300000, True, False), (900, True, True), (None, False, False),
+])
+def test_batched_analogy_evaluation_equals_per_question_evaluation(
+    analogy_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown
+):
+    expected = reference_analogy_evaluation(
+        analogy_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown)
+    result = analogy_kv.evaluate_word_analogies(
+        sampled_analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown)
+    assert result == expected
+    assert 0.2 < result[0] < 0.9  # the vocabulary makes a good share of answers right
+
+
+def test_analogy_evaluation_with_float64_and_tiny_vocabularies(tmp_path):
+    words, vectors = analogy_vocabulary(dimensions=8, seed=3)
+    kv = make_kv(words, vectors.astype(np.float64))
+    expected = reference_analogy_evaluation(kv, ANALOGIES, 2000, True, False)
+    assert kv.evaluate_word_analogies(restrict_vocab=2000) == expected
+    tiny = make_kv(["a", "b", "c", "d", "e"], np.eye(5, dtype=np.float32))
+    (tmp_path / "q.txt").write_text(": s\na b c d\na b c e\nA b c zzz\n", "utf-8")
+    assert tiny.evaluate_word_analogies(tmp_path / "q.txt") == reference_analogy_evaluation(
+        tiny, tmp_path / "q.txt", 300000, True, False)
+
+
+def test_analogy_evaluation_sections_and_errors(tmp_path):
+    kv = make_kv(["king", "man", "woman", "queen", "x"],
+                 np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0.2, 1.5, 0], [0, 0, 1]],
+                          dtype=np.float32))
+    (tmp_path / "q.txt").write_text(
+        ": royalty\nman king woman queen\nbad line\n: other\nman king woman x\nman king woman zzz\n",
+        "utf-8")
+    score, sections = kv.evaluate_word_analogies(tmp_path / "q.txt")
+    assert score == 0.5
+    assert sections == [
+        {"section": "royalty", "correct": [("MAN", "KING", "WOMAN", "QUEEN")], "incorrect": []},
+        {"section": "other", "correct": [], "incorrect": [("MAN", "KING", "WOMAN", "X")]},
+        {"section": "Total accuracy", "correct": [("MAN", "KING", "WOMAN", "QUEEN")],
+         "incorrect": [("MAN", "KING", "WOMAN", "X")]},
+    ]
+    cosmul_score, _ = kv.evaluate_word_analogies(tmp_path / "q.txt",
+                                                 similarity_function="most_similar_cosmul")
+    assert cosmul_score == 0.5
+    with pytest.raises(ValueError, match="similarity_function"):
+        kv.evaluate_word_analogies(tmp_path / "q.txt", similarity_function="3cosadd")
+    (tmp_path / "headless.txt").write_text("man king woman queen\n", "utf-8")
+    with pytest.raises(ValueError, match="Missing section header"):
+        kv.evaluate_word_analogies(tmp_path / "headless.txt")
+
+
+def test_word_pair_evaluation(tmp_path):
+    kv = make_kv(["a", "b", "c", "A"], np.array([[1, 0], [1, 0.2], [0, 1], [0, 1]], dtype=np.float32))
+    (tmp_path / "pairs.tsv").write_text(
+        "# comment\na\tb\t9\na\tc\t1\nb\tc\t2\na\tzzz\t5\nnot a pair\n", "utf-8")
+    pearson, spearman, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv")
+    assert spearman[0] == pytest.approx(1.0) and oov == 25.0
+    assert pearson[0] == pytest.approx(np.corrcoef([9, 1, 2], [
+        kv.similarity("a", "b"), kv.similarity("a", "c"), kv.similarity("b", "c")])[0, 1])
+    with_dummies, _, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv", dummy4unknown=True)
+    assert oov == 25.0
+    assert with_dummies[0] == pytest.approx(np.corrcoef([9, 1, 2, 5], [
+        kv.similarity("a", "b"), kv.similarity("a", "c"), kv.similarity("b", "c"), 0.0])[0, 1])
+    (tmp_path / "none.tsv").write_text("x\ty\t1\n", "utf-8")
+    with pytest.raises(ValueError, match="No valid similarity judgements"):
+        kv.evaluate_word_pairs(tmp_path / "none.tsv")
+
+
+def test_default_evaluation_sets_are_shipped(analogy_kv):
+    _score, sections = analogy_kv.evaluate_word_analogies()
+    assert [s["section"] for s in sections][:2] == ["capital-common-countries", "capital-world"]
+    assert len(sections) == 15 and sections[-1]["section"] == "Total accuracy"
+    pearson, _spearman, oov = analogy_kv.evaluate_word_pairs()
+    assert -1 <= pearson[0] <= 1 and 0 < oov < 20
+
+
+# --------------------------------------------------------------------------------------------
+# Parity with gensim
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # gensim's cosmul calls init_sims
+def test_queries_match_gensim(analogy_kv, gensim_kv):
+    reference = gensim_kv(analogy_kv)
+    kv = analogy_kv
+    queries = [
+        {"positive": ["Athens", "Germany"], "negative": ["Greece"]},
+        {"positive": "king"},
+        {"positive": [("king", 0.3), ("queen", 2.5)], "negative": ["man"]},
+        {"positive": [kv["brother"], "girl"], "negative": [kv["sister"]]},
+        {"positive": ["king", "king"], "negative": ["man"], "restrict_vocab": 400},
+        {"positive": ["Paris"], "clip_start": 100, "clip_end": 900},
+    ]
+    for query in queries:
+        for topn in (1, 10, 50):
+            assert kv.most_similar(**query, topn=topn) == reference.most_similar(**query, topn=topn)
+        np.testing.assert_array_equal(kv.most_similar(**query, topn=None),
+                                      reference.most_similar(**query, topn=None))
+    for positive, negative in [(["Athens", "Germany"], ["Greece"]), ("king", None),
+                               ([kv["brother"], "girl"], ["sister"])]:
+        assert (kv.most_similar_cosmul(positive, negative, topn=20)
+                == reference.most_similar_cosmul(positive, negative, topn=20))
+        np.testing.assert_array_equal(kv.most_similar_cosmul(positive, negative, topn=None),
+                                      reference.most_similar_cosmul(positive, negative, topn=None))
+    assert kv.similar_by_vector(kv["Tokyo"]) == reference.similar_by_vector(reference["Tokyo"])
+    for words in (["king", "queen", "man", "Tokyo"], ["Athens", "Rome", "Paris", "brother", "nope"]):
+        assert kv.doesnt_match(words) == reference.doesnt_match(words)
+        assert kv.rank_by_centrality(words) == reference.rank_by_centrality(words)
+    for a, b in [("king", "queen"), ("Athens", "athens"), ("brother", "Tokyo")]:
+        assert kv.similarity(a, b) == reference.similarity(a, b)
+        assert kv.distance(a, b) == reference.distance(a, b)
+        assert kv.rank(a, b) == reference.rank(a, b)
+        assert kv.closer_than(a, b) == reference.closer_than(a, b)
+    assert kv.n_similarity(["king", "man"], ["queen"]) == reference.n_similarity(["king", "man"], ["queen"])
+    np.testing.assert_array_equal(kv.distances("king"), reference.distances("king"))
+    np.testing.assert_array_equal(kv.distances(kv["brother"], ["girl", "sister"]),
+                                  reference.distances(kv["brother"], ["girl", "sister"]))
+    np.testing.assert_array_equal(kv.get_mean_vector(["king", kv["man"]], [1.0, 0.5]),
+                                  reference.get_mean_vector(["king", kv["man"]], [1.0, 0.5]))
+
+
+@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
+    (300000, True, False), (1000, True, True), (300000, False, False),
+])
+def test_analogy_evaluation_matches_gensim(
+    analogy_kv, gensim_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown
+):
+    options = {"restrict_vocab": restrict_vocab, "case_insensitive": case_insensitive,
+                   "dummy4unknown": dummy4unknown}
+    assert (analogy_kv.evaluate_word_analogies(sampled_analogies, **options)
+            == gensim_kv(analogy_kv).evaluate_word_analogies(str(sampled_analogies), **options))
+
+
+def test_analogy_evaluation_on_the_full_default_set_matches_gensim(analogy_kv, gensim_kv):
+    expected = gensim_kv(analogy_kv).evaluate_word_analogies(str(ANALOGIES))
+    assert analogy_kv.evaluate_word_analogies() == expected
+
+
+@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
+    (300000, True, False), (300, True, True), (300000, False, False),
+])
+def test_word_pair_evaluation_matches_gensim(
+    analogy_kv, gensim_kv, restrict_vocab, case_insensitive, dummy4unknown
+):
+    options = {"restrict_vocab": restrict_vocab, "case_insensitive": case_insensitive,
+                   "dummy4unknown": dummy4unknown}
+    pearson, spearman, oov = analogy_kv.evaluate_word_pairs(**options)
+    expected_pearson, expected_spearman, expected_oov = gensim_kv(analogy_kv).evaluate_word_pairs(
+        str(WORDSIM), **options)
+    assert tuple(pearson) == tuple(expected_pearson)
+    assert tuple(spearman) == tuple(expected_spearman)
+    assert oov == expected_oov
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def test_save_and_load(tmp_path, small):
+    small.save(tmp_path / "kv.fw2v")
+    for mmap in (None, "r"):
+        loaded = KeyedVectors.load(tmp_path / "kv.fw2v", mmap=mmap)
+        assert loaded.index_to_key == small.index_to_key
+        assert loaded.key_to_index == small.key_to_index
+        np.testing.assert_array_equal(loaded.vectors, small.vectors)
+        np.testing.assert_array_equal(loaded.expandos["count"], small.expandos["count"])
+        assert loaded.most_similar("w1") == small.most_similar("w1")
+    mapped = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    assert isinstance(mapped.vectors, np.memmap) and not mapped.vectors.flags.writeable
+    # Saving over the archive a model is mapped from is safe: the file is replaced, not rewritten.
+    mapped.save(tmp_path / "kv.fw2v")
+    np.testing.assert_array_equal(KeyedVectors.load(tmp_path / "kv.fw2v").vectors, small.vectors)
+
+
+def test_load_rejects_other_archives_and_inconsistent_contents(tmp_path):
+    from fastw2v import io
+
+    io.save_archive(tmp_path / "model.fw2v", {"kind": "Word2Vec"}, {})
+    with pytest.raises(ValueError, match="model.fw2v.*'Word2Vec'"):
+        KeyedVectors.load(tmp_path / "model.fw2v")
+    bad_contents = [
+        ({"index_to_key": ["a"], "vector_size": 2}, {"vectors": np.zeros((2, 2))}, "shape"),
+        ({"index_to_key": ["a", "a"], "vector_size": 2}, {"vectors": np.zeros((2, 2))}, "repeated"),
+        ({"index_to_key": [["a"]], "vector_size": 2}, {"vectors": np.zeros((1, 2))}, "strings"),
+        ({"index_to_key": ["a"], "vector_size": 2},
+         {"vectors": np.zeros((1, 2)), "expandos.count": np.zeros(3)}, "count"),
+        ({"index_to_key": ["a"]}, {"vectors": np.zeros((1, 2))}, "incomplete"),
+    ]
+    for metadata, arrays, message in bad_contents:
+        io.save_archive(tmp_path / "bad.fw2v", {"kind": "KeyedVectors", **metadata}, arrays)
+        with pytest.raises(ValueError, match=f"bad.fw2v.*{message}"):
+            KeyedVectors.load(tmp_path / "bad.fw2v")
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_word2vec_format_round_trip(tmp_path, binary):
+    kv = make_kv(["rare", "common", "mid"], np.arange(6, dtype=np.float32).reshape(3, 2) / 7,
+                 counts=[1, 9, 5])
+    kv.save_word2vec_format(tmp_path / "v", fvocab=tmp_path / "vocab", binary=binary)
+    loaded = KeyedVectors.load_word2vec_format(tmp_path / "v", fvocab=tmp_path / "vocab",
+                                               binary=binary)
+    assert loaded.index_to_key == ["common", "mid", "rare"]  # most frequent first
+    assert loaded.expandos["count"].tolist() == [9, 5, 1]
+    for word in kv.index_to_key:
+        assert loaded[word].tolist() == kv[word].tolist()
+    without_counts = KeyedVectors.load_word2vec_format(tmp_path / "v", binary=binary, limit=2)
+    assert without_counts.index_to_key == ["common", "mid"]
+    assert without_counts.expandos["count"].tolist() == [2, 1]
+    assert without_counts.vectors.flags.c_contiguous
+
+
+def test_save_word2vec_format_without_counts(tmp_path):
+    kv = KeyedVectors(2)
+    kv.vectors = np.ones((2, 2), dtype=np.float32)
+    kv.index_to_key = ["b", "a"]
+    kv.key_to_index = {"b": 0, "a": 1}
+    kv.save_word2vec_format(tmp_path / "v.txt", write_header=False)
+    assert (tmp_path / "v.txt").read_text() == "b 1.0 1.0\na 1.0 1.0\n"
+    with pytest.raises(ValueError, match="count"):
+        kv.save_word2vec_format(tmp_path / "v.txt", fvocab=tmp_path / "vocab")
+    kv.save_word2vec_format(tmp_path / "v.txt", total_vec=10)
+    assert (tmp_path / "v.txt").read_text().startswith("10 2\n")
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_word2vec_files_interchange_with_gensim(tmp_path, analogy_kv, gensim_kv, binary, suffix):
+    gensim_models = pytest.importorskip("gensim.models")
+    reference = gensim_kv(analogy_kv)
+    ours, theirs = tmp_path / f"ours{suffix}", tmp_path / f"theirs{suffix}"
+    analogy_kv.save_word2vec_format(ours, fvocab=tmp_path / "ours.vocab", binary=binary)
+    reference.save_word2vec_format(str(theirs), fvocab=str(tmp_path / "theirs.vocab"),
+                                   binary=binary)
+    assert (tmp_path / "ours.vocab").read_bytes() == (tmp_path / "theirs.vocab").read_bytes()
+    if not binary and not suffix:
+        assert ours.read_bytes() == theirs.read_bytes()
+
+    from_theirs = KeyedVectors.load_word2vec_format(theirs, fvocab=tmp_path / "theirs.vocab",
+                                                    binary=binary)
+    from_ours = gensim_models.KeyedVectors.load_word2vec_format(
+        str(ours), fvocab=str(tmp_path / "ours.vocab"), binary=binary)
+    for loaded in (from_theirs, from_ours):
+        assert list(loaded.index_to_key) == analogy_kv.index_to_key
+        np.testing.assert_array_equal(loaded.vectors, analogy_kv.vectors)
+        np.testing.assert_array_equal(loaded.expandos["count"], analogy_kv.expandos["count"])
+    limited = KeyedVectors.load_word2vec_format(theirs, binary=binary, limit=10)
+    expected = gensim_models.KeyedVectors.load_word2vec_format(str(theirs), binary=binary, limit=10)
+    assert limited.index_to_key == expected.index_to_key
+    np.testing.assert_array_equal(limited.vectors, expected.vectors)
+    np.testing.assert_array_equal(limited.expandos["count"], expected.expandos["count"])

@@ -1,0 +1,102 @@
+"""Vocabulary counting, pruning, subsampling thresholds and Huffman codes."""
+
+import heapq
+
+import numpy as np
+import pytest
+
+from fastw2v import _kernels, _sampling
+from fastw2v import vocab as vocab_mod
+
+
+def test_scan_counts_words_and_sentences():
+    scan = vocab_mod.scan_sentences([["a", "b", "a"], [], ["c", "a"]])
+    assert scan.counts == {"a": 3, "b": 1, "c": 1}
+    assert (scan.corpus_count, scan.total_words) == (3, 5)
+
+
+def test_scan_rejects_strings_and_non_str_tokens():
+    with pytest.raises(TypeError, match="sentence 1 is a str"):
+        vocab_mod.scan_sentences([["a"], "not tokens"])
+    with pytest.raises(TypeError, match="tokens must be str"):
+        vocab_mod.scan_sentences([["a", 3]])
+
+
+def test_max_vocab_size_prunes_rare_words_during_the_scan():
+    sentences = [["common"] * 5 + [f"rare{i}"] for i in range(1000)]
+    scan = vocab_mod.scan_sentences(sentences, max_vocab_size=50)
+    assert len(scan.counts) <= 51
+    assert scan.counts["common"] == 5000
+
+
+def test_selection_order_min_count_trim_rule_and_max_final_vocab():
+    counts = {"b": 3, "a": 5, "c": 3, "d": 1, "e": 3}
+    assert vocab_mod.select_words(counts, 2) == ["a", "b", "c", "e"]  # ties: first seen first
+    assert vocab_mod.select_words(counts, 2, sorted_vocab=False) == ["b", "a", "c", "e"]
+
+    def keep_d_drop_a(word, count, min_count):
+        return {"d": vocab_mod.RULE_KEEP, "a": vocab_mod.RULE_DISCARD}.get(
+            word, vocab_mod.RULE_DEFAULT)
+
+    assert vocab_mod.select_words(counts, 2, keep_d_drop_a) == ["b", "c", "e", "d"]
+    # max_final_vocab raises min_count past the tie at the cut, as gensim does.
+    assert vocab_mod.effective_min_count(counts, 1, 2) == 4
+    assert vocab_mod.effective_min_count(counts, 1, 10) == 1
+
+
+def test_keep_thresholds_follow_the_word2vec_formula():
+    counts = np.array([10_000, 1000, 100, 10, 1])
+    sample = 1e-3
+    t = sample * counts.sum()
+    expected = np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0)
+    np.testing.assert_allclose(vocab_mod.keep_probability(
+        vocab_mod.keep_thresholds(counts, sample)), expected, rtol=1e-9)
+    assert np.all(vocab_mod.keep_thresholds(counts, 0) == vocab_mod.ALWAYS_KEEP)
+
+
+def test_kept_fraction_per_word_matches_the_formula():
+    counts = np.array([50_000, 20_000, 5_000, 500, 50], dtype=np.int64)
+    thresholds = vocab_mod.keep_thresholds(counts, 1e-3)
+    syn = np.zeros((len(counts), 4), dtype=np.float32)
+    trainer = _kernels.Trainer(
+        syn, syn.copy(), None, _sampling.build_alias_table(counts), thresholds, None, None, None,
+        sg=True, batched=True, cbow_mean=True, hs=False, softmax=False, negative=1, window=2,
+        shrink_windows=True, compute_loss=False)
+    worker = _kernels.WorkerState(trainer, 11)
+    trials = 200_000
+    ids = np.repeat(np.arange(len(counts), dtype=np.int32), trials)
+    kept = np.bincount(trainer.subsample_ids(worker, ids), minlength=len(counts)) / trials
+    p = vocab_mod.keep_probability(thresholds)
+    standard_error = np.sqrt(p * (1 - p) / trials)
+    assert np.all(np.abs(kept - p) <= 5 * standard_error + 1e-9)
+    assert p[0] < 0.5 and p[-1] == 1.0
+
+
+def huffman_cost(counts):
+    heap = list(counts)
+    heapq.heapify(heap)
+    cost = 0
+    while len(heap) > 1:
+        merged = heapq.heappop(heap) + heapq.heappop(heap)
+        cost += merged
+        heapq.heappush(heap, merged)
+    return cost
+
+
+def test_huffman_codes_are_optimal_prefix_free_and_index_inner_nodes():
+    counts = np.array([45, 13, 12, 16, 9, 5, 5, 1])
+    points, codes, offsets = vocab_mod.huffman_paths(counts)
+    paths = [tuple(codes[offsets[w]:offsets[w + 1]]) for w in range(len(counts))]
+    for a in paths:
+        for b in paths:
+            assert a == b or a != b[:len(a)]
+    lengths = np.diff(offsets)
+    assert int(np.dot(lengths, counts)) == huffman_cost(counts)
+    assert points.min() >= 0 and points.max() == len(counts) - 2
+    assert all(points[offsets[w]] == len(counts) - 2 for w in range(len(counts)))  # the root
+    assert lengths[0] == lengths.min()
+
+
+def test_huffman_of_one_word_still_has_a_path():
+    points, codes, offsets = vocab_mod.huffman_paths(np.array([7]))
+    assert list(offsets) == [0, 1]

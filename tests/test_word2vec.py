@@ -1,0 +1,273 @@
+"""Word2Vec end to end: learning known structure, the schedule, threads, state and errors."""
+
+import _thread
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from fastw2v import CallbackAny2Vec, LineSentence, Word2Vec
+
+GROUPS = 6
+WORDS_PER_GROUP = 8
+
+
+def planted_corpus(n_sentences=3000, length=10, seed=0):
+    """Sentences drawn within one group each: words of a group share all their contexts."""
+    rng = np.random.default_rng(seed)
+    groups = [[f"g{g}w{i}" for i in range(WORDS_PER_GROUP)] for g in range(GROUPS)]
+    return [list(rng.choice(groups[rng.integers(GROUPS)], length)) for _ in range(n_sentences)]
+
+
+def group_precision(wv, topn=5):
+    hits = total = 0
+    for word in wv.index_to_key:
+        group = word.split("w")[0]
+        hits += sum(other.split("w")[0] == group for other, _ in wv.most_similar(word, topn=topn))
+        total += topn
+    return hits / total
+
+
+CONFIGS = {
+    "sg-ns-pairs": dict(sg=1, negative=5, batched=False),
+    "sg-ns-batched": dict(sg=1, negative=5, batched=True),
+    "cbow-ns-mean": dict(sg=0, negative=5),
+    "cbow-ns-sum": dict(sg=0, negative=5, cbow_mean=0, alpha=0.01),
+    "sg-hs-pairs": dict(sg=1, hs=1, negative=0, batched=False),
+    "sg-hs-batched": dict(sg=1, hs=1, negative=0),
+    "cbow-hs": dict(sg=0, hs=1, negative=0),
+    "sg-softmax": dict(sg=1, softmax=1, negative=0),
+    "cbow-softmax": dict(sg=0, softmax=1, negative=0),
+    "sg-hs-and-ns": dict(sg=1, hs=1, negative=3),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return planted_corpus()
+
+
+@pytest.fixture(scope="module")
+def corpus_path(tmp_path_factory, corpus):
+    path = tmp_path_factory.mktemp("corpus") / "planted.txt"
+    path.write_text("\n".join(" ".join(s) for s in corpus) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_planted_groups_are_learned_from_an_iterable(corpus, name):
+    model = Word2Vec(corpus, vector_size=24, window=3, min_count=1, workers=2, epochs=5,
+                     seed=3, **CONFIGS[name])
+    assert group_precision(model.wv) >= 0.9
+
+
+@pytest.mark.parametrize("name", ["sg-ns-batched", "cbow-ns-mean", "sg-hs-batched"])
+def test_planted_groups_are_learned_from_a_corpus_file(corpus_path, name):
+    model = Word2Vec(corpus_file=str(corpus_path), vector_size=24, window=3, min_count=1,
+                     workers=2, epochs=5, seed=3, **CONFIGS[name])
+    assert group_precision(model.wv) >= 0.9
+
+
+def test_corpus_file_trains_every_line_once_per_epoch(corpus_path, corpus):
+    model = Word2Vec(vector_size=8, min_count=1, workers=2, sample=0)
+    model.build_vocab(corpus_file=str(corpus_path))
+    assert model.corpus_total_words == sum(map(len, corpus))
+    effective, raw = model.train(corpus_file=str(corpus_path), epochs=3,
+                                 total_words=model.corpus_total_words)
+    assert raw == 3 * model.corpus_total_words
+    assert effective == raw  # no subsampling, no unknown words: every token trained
+
+
+def test_corpus_file_and_line_sentence_agree_on_the_vocabulary(corpus_path):
+    from_file = Word2Vec(vector_size=8, min_count=1)
+    from_file.build_vocab(corpus_file=str(corpus_path))
+    from_lines = Word2Vec(vector_size=8, min_count=1)
+    from_lines.build_vocab(LineSentence(str(corpus_path)))
+    assert from_file.wv.index_to_key == from_lines.wv.index_to_key
+    assert from_file.corpus_count == from_lines.corpus_count
+
+
+def test_single_worker_training_is_bit_identical_across_processes(tmp_path, corpus_path):
+    script = (
+        "import sys, numpy as np\n"
+        "from fastw2v import Word2Vec\n"
+        f"m = Word2Vec(corpus_file={str(corpus_path)!r}, vector_size=16, min_count=1,"
+        " workers=1, epochs=2, seed=5)\n"
+        "np.save(sys.argv[1], m.wv.vectors)\n"
+    )
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"v{hash_seed}.npy"
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env)
+        outputs.append(np.load(out))
+    assert np.array_equal(outputs[0], outputs[1])
+    in_process = Word2Vec(corpus_file=str(corpus_path), vector_size=16, min_count=1,
+                          workers=1, epochs=2, seed=5)
+    assert np.array_equal(in_process.wv.vectors, outputs[0])
+    other_seed = Word2Vec(corpus_file=str(corpus_path), vector_size=16, min_count=1,
+                          workers=1, epochs=2, seed=6)
+    assert not np.array_equal(other_seed.wv.vectors, outputs[0])
+
+
+def test_iterable_single_worker_training_is_deterministic(corpus):
+    first = Word2Vec(corpus, vector_size=16, min_count=1, workers=1, epochs=2, seed=9)
+    second = Word2Vec(corpus, vector_size=16, min_count=1, workers=1, epochs=2, seed=9)
+    assert np.array_equal(first.wv.vectors, second.wv.vectors)
+
+
+def test_loss_is_per_epoch_decreasing_and_independent_of_workers(corpus):
+    losses = {}
+    for workers in (1, 2):
+        runs = []
+        for seed in (1, 2, 3):
+            model = Word2Vec(corpus, vector_size=16, min_count=1, workers=workers, epochs=4,
+                             seed=seed, compute_loss=True, sg=1)
+            history = model.training_loss_history
+            assert len(history) == 4
+            assert history[-1] < history[0]
+            assert model.get_latest_training_loss() == history[-1]
+            runs.append(history)
+        losses[workers] = np.sum(runs)
+    # Seeds alone move one epoch's loss by a few percent; summed over epochs and seeds the two
+    # must agree. A loss that lost a worker's share, or accumulated across epochs, would not.
+    assert losses[2] == pytest.approx(losses[1], rel=0.02)
+
+
+def test_callbacks_fire_in_order_in_the_calling_thread(corpus):
+    events = []
+    caller = threading.get_ident()
+
+    class Recorder(CallbackAny2Vec):
+        def on_train_begin(self, model):
+            events.append(("train_begin", threading.get_ident()))
+
+        def on_epoch_begin(self, model):
+            events.append(("epoch_begin", threading.get_ident()))
+
+        def on_epoch_end(self, model):
+            events.append(("epoch_end", threading.get_ident()))
+
+        def on_train_end(self, model):
+            events.append(("train_end", threading.get_ident()))
+
+    Word2Vec(corpus[:200], vector_size=8, min_count=1, epochs=2, callbacks=[Recorder()])
+    assert [e for e, _ in events] == ["train_begin", "epoch_begin", "epoch_end", "epoch_begin",
+                                      "epoch_end", "train_end"]
+    assert {t for _, t in events} == {caller}
+
+
+def test_online_update_adds_words_and_keeps_learned_vectors(corpus):
+    model = Word2Vec(corpus, vector_size=16, min_count=1, epochs=2, workers=1, sg=1, hs=1)
+    old_words = list(model.wv.index_to_key)
+    old_vectors = model.wv.vectors.copy()
+    more = [["new1", "new2", "g0w1"]] * 50 + [["g0w1", "g0w2"]] * 10
+    model.build_vocab(more, update=True)
+    assert model.wv.index_to_key[:len(old_words)] == old_words
+    assert {"new1", "new2"} <= set(model.wv.index_to_key)
+    np.testing.assert_array_equal(model.wv.vectors[:len(old_words)], old_vectors)
+    assert model.wv.get_vecattr("g0w1", "count") > 0
+    assert model.syn1neg.shape == model.wv.vectors.shape == model.syn1.shape
+    model.train(more, total_examples=len(more), epochs=2)
+    assert np.all(np.isfinite(model.wv.vectors))
+    assert not np.array_equal(model.wv["new1"], model.wv.vectors[len(old_words)] * 0)
+
+
+def test_save_load_and_train_on(tmp_path, corpus):
+    model = Word2Vec(corpus, vector_size=16, min_count=1, epochs=1, sg=1, hs=1, workers=1)
+    path = tmp_path / "model.fw2v"
+    model.save(path)
+    loaded = Word2Vec.load(path)
+    assert loaded.wv.index_to_key == model.wv.index_to_key
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(loaded.syn1neg, model.syn1neg)
+    np.testing.assert_array_equal(loaded.syn1, model.syn1)
+    assert (loaded.sg, loaded.hs, loaded.negative) == (1, 1, 5)
+    loaded.train(corpus, total_examples=loaded.corpus_count, epochs=1)
+    assert not np.array_equal(loaded.wv.vectors, model.wv.vectors)
+    loaded.save(path)
+    assert Word2Vec.load(path).epochs_trained == 2
+
+
+def test_high_learning_rates_never_produce_nan(corpus):
+    for params in (dict(sg=1), dict(sg=0, cbow_mean=0), dict(sg=1, hs=1, negative=0),
+                   dict(sg=0, softmax=1, negative=0)):
+        model = Word2Vec(corpus[:1000], vector_size=16, min_count=1, epochs=3, alpha=1.0,
+                         min_alpha=1.0, **params)
+        assert np.all(np.isfinite(model.wv.vectors)), params
+        assert np.all(np.isfinite(model.syn1neg)) and np.all(np.isfinite(model.syn1))
+
+
+def test_ctrl_c_stops_training_quickly_and_leaves_a_usable_model(corpus):
+    model = Word2Vec(vector_size=32, min_count=1, workers=2)
+    model.build_vocab(corpus)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    started = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.train(corpus, total_examples=len(corpus), epochs=10_000)
+    assert time.perf_counter() - started < 5.0
+    assert threading.active_count() <= 2  # main thread (and perhaps the finished timer)
+    assert np.all(np.isfinite(model.wv.vectors))
+    assert 0 < model.epochs_trained < 10_000
+    model.train(corpus, total_examples=len(corpus), epochs=1)
+
+
+def test_generators_strings_and_bad_tokens_get_clear_errors():
+    with pytest.raises(TypeError, match="restartable"):
+        Word2Vec((s for s in [["a", "b"]] * 10), min_count=1)
+    with pytest.raises(TypeError, match="sentence 1 is a str"):
+        Word2Vec([["a", "b"], "a b"], min_count=1)
+    with pytest.raises(TypeError, match="tokens must be str"):
+        Word2Vec([["a", "b"], ["a", 7]], min_count=1)
+    with pytest.raises(ValueError, match="empty"):
+        Word2Vec([[], []], min_count=1)
+    with pytest.raises(ValueError, match="min_count=5"):
+        Word2Vec([["a", "b"]], min_count=5)
+
+
+def test_untokenised_batches_during_training_name_the_sentence():
+    model = Word2Vec(vector_size=8, min_count=1, workers=1)
+    model.build_vocab([["a", "b"]] * 5)
+    with pytest.raises(TypeError, match="sentence 2"):
+        model.train([["a"], ["b"], "a b"], total_examples=3, epochs=1)
+
+
+@pytest.mark.parametrize("params,match", [
+    (dict(vector_size=0), "vector_size"), (dict(window=0), "window"),
+    (dict(negative=-1), "negative"), (dict(sample=-0.1), "sample"),
+    (dict(alpha=0), "alpha"), (dict(alpha=1.5), "alpha"), (dict(min_count=-1), "min_count"),
+    (dict(workers=0), "workers"), (dict(epochs=0), "epochs"),
+    (dict(hs=0, negative=0), "objective"), (dict(softmax=1, negative=5), "softmax"),
+    (dict(vector_size=2.5), "vector_size"),
+])
+def test_parameters_out_of_range_are_named(params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Word2Vec(**params)
+
+
+def test_train_needs_a_vocabulary_and_an_existing_file(tmp_path):
+    with pytest.raises(RuntimeError, match="build_vocab"):
+        Word2Vec().train([["a"]], total_examples=1, epochs=1)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Word2Vec(corpus_file=str(tmp_path / "missing.txt"))
+    with pytest.raises(IsADirectoryError):
+        Word2Vec(corpus_file=str(tmp_path))
+    with pytest.raises(ValueError, match="epochs"):
+        model = Word2Vec(min_count=1)
+        model.build_vocab([["a", "b"]])
+        model.train([["a", "b"]], total_examples=1)
+
+
+def test_build_vocab_from_freq_and_max_final_vocab():
+    model = Word2Vec(vector_size=8, min_count=1, max_final_vocab=2)
+    model.build_vocab_from_freq({"a": 10, "b": 7, "c": 7, "d": 1})
+    assert model.wv.index_to_key == ["a"]  # the tie at the cut goes as a whole
+    model = Word2Vec(vector_size=8, min_count=2)
+    model.build_vocab_from_freq({"a": 10, "b": 7, "c": 1})
+    assert model.wv.index_to_key == ["a", "b"]
+    assert model.wv.get_vecattr("b", "count") == 7
