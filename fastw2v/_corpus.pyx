@@ -17,8 +17,8 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport PyLong_AsLong
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdio cimport FILE, fclose, fopen, fread
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memmove
 
 from fastw2v._kernels cimport (
     Model,
@@ -260,3 +260,210 @@ def file_ranges(path, int workers, int64_t probe_bytes=1 << 16):
             bounds.append(size if cut < 0 else min(size, nominal + cut + 1))
     bounds.append(size)
     return [(bounds[k], bounds[k + 1]) for k in range(workers)]
+
+
+cdef class _WordCounter:
+    """Growable hash table of byte strings to counts, in first-seen order, for vocabulary scans."""
+
+    cdef uint8_t *arena
+    cdef int64_t arena_used, arena_size
+    cdef int64_t *offsets      # entry i is arena[offsets[i]:offsets[i + 1]]
+    cdef int64_t *counts
+    cdef uint64_t *hashes
+    cdef int64_t entries, capacity
+    cdef int32_t *slots
+    cdef uint64_t mask
+
+    def __cinit__(self):
+        self.arena_size = 1 << 20
+        self.capacity = 1 << 16
+        self.arena = <uint8_t *>malloc(self.arena_size)
+        self.offsets = <int64_t *>malloc((self.capacity + 1) * sizeof(int64_t))
+        self.counts = <int64_t *>malloc(self.capacity * sizeof(int64_t))
+        self.hashes = <uint64_t *>malloc(self.capacity * sizeof(uint64_t))
+        self.slots = <int32_t *>malloc(2 * self.capacity * sizeof(int32_t))
+        if (self.arena == NULL or self.offsets == NULL or self.counts == NULL
+                or self.hashes == NULL or self.slots == NULL):
+            raise MemoryError("cannot allocate the vocabulary counter")
+        self.mask = 2 * self.capacity - 1
+        self.offsets[0] = 0
+        self._clear_slots()
+
+    def __dealloc__(self):
+        free(self.arena)
+        free(self.offsets)
+        free(self.counts)
+        free(self.hashes)
+        free(self.slots)
+
+    cdef void _clear_slots(self) noexcept nogil:
+        cdef int64_t i
+        for i in range(self.mask + 1):
+            self.slots[i] = -1
+
+    cdef void _reindex(self) noexcept nogil:
+        cdef int64_t i
+        cdef uint64_t slot
+        self._clear_slots()
+        for i in range(self.entries):
+            slot = self.hashes[i] & self.mask
+            while self.slots[slot] != -1:
+                slot = (slot + 1) & self.mask
+            self.slots[slot] = <int32_t>i
+
+    cdef int _grow(self, int64_t token_length) noexcept nogil:
+        """Make room for one more entry of token_length bytes; -1 when memory runs out."""
+        cdef void *p
+        cdef int64_t size
+        if self.arena_used + token_length > self.arena_size:
+            size = 2 * self.arena_size + token_length
+            p = realloc(self.arena, size)
+            if p == NULL:
+                return -1
+            self.arena = <uint8_t *>p
+            self.arena_size = size
+        if self.entries == self.capacity:
+            if self.capacity >= (1 << 30):
+                return -1
+            self.capacity *= 2
+            p = realloc(self.offsets, (self.capacity + 1) * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.offsets = <int64_t *>p
+            p = realloc(self.counts, self.capacity * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.counts = <int64_t *>p
+            p = realloc(self.hashes, self.capacity * sizeof(uint64_t))
+            if p == NULL:
+                return -1
+            self.hashes = <uint64_t *>p
+            p = realloc(self.slots, 2 * self.capacity * sizeof(int32_t))
+            if p == NULL:
+                return -1
+            self.slots = <int32_t *>p
+            self.mask = 2 * self.capacity - 1
+            self._reindex()
+        return 0
+
+    cdef int add(self, const uint8_t *token, int64_t length) noexcept nogil:
+        cdef uint64_t h = _hash_bytes(token, length)
+        cdef uint64_t slot = h & self.mask
+        cdef int32_t entry
+        cdef int64_t start, capacity
+        while True:
+            entry = self.slots[slot]
+            if entry < 0:
+                break
+            start = self.offsets[entry]
+            if (self.hashes[entry] == h and self.offsets[entry + 1] - start == length
+                    and memcmp(&self.arena[start], token, length) == 0):
+                self.counts[entry] += 1
+                return 0
+            slot = (slot + 1) & self.mask
+        capacity = self.capacity
+        if self._grow(length) != 0:
+            return -1
+        if self.capacity != capacity:
+            # The slots were rebuilt for the larger table: find a free one again.
+            slot = h & self.mask
+            while self.slots[slot] != -1:
+                slot = (slot + 1) & self.mask
+        entry = <int32_t>self.entries
+        memcpy(&self.arena[self.arena_used], token, length)
+        self.arena_used += length
+        self.offsets[entry + 1] = self.arena_used
+        self.counts[entry] = 1
+        self.hashes[entry] = h
+        self.slots[slot] = entry
+        self.entries += 1
+        return 0
+
+    cdef void prune(self, int64_t min_count) noexcept nogil:
+        """Drop the entries seen fewer than min_count times, keeping first-seen order."""
+        cdef int64_t i, kept = 0, start, length, used = 0
+        for i in range(self.entries):
+            if self.counts[i] < min_count:
+                continue
+            start = self.offsets[i]
+            length = self.offsets[i + 1] - start
+            if used != start:
+                memmove(&self.arena[used], &self.arena[start], length)
+            self.offsets[kept] = used
+            used += length
+            self.counts[kept] = self.counts[i]
+            self.hashes[kept] = self.hashes[i]
+            kept += 1
+        self.offsets[kept] = used
+        self.entries = kept
+        self.arena_used = used
+        self._reindex()
+
+    def items(self):
+        """(word bytes, count) pairs in first-seen order."""
+        cdef int64_t i
+        return [((<char *>self.arena)[self.offsets[i]:self.offsets[i + 1]], self.counts[i])
+                for i in range(self.entries)]
+
+
+def count_file_words(path, int64_t max_vocab_size=0, int64_t max_sentence_length=10000):
+    """Count the tokens of a corpus file with the trainer's tokenisation.
+
+    Returns (items, total_words, sentences, min_reduce): items are (bytes, count) in first-seen
+    order. With max_vocab_size, entries seen fewer than min_reduce times are dropped each time
+    the table grows past it, and min_reduce rises by one (word2vec.c's ReduceVocab).
+    """
+    cdef bytes encoded_path = os.fsencode(path)
+    cdef const char *c_path = encoded_path
+    cdef _WordCounter counter = _WordCounter()
+    cdef FILE *f
+    cdef uint8_t *chunk
+    cdef uint8_t token[MAX_TOKEN_BYTES]
+    cdef int64_t got, i, total = 0, sentences = 0, in_line = 0, token_length = 0
+    cdef int64_t min_reduce = 1
+    cdef bint failed = False, at_end
+    cdef uint8_t c
+    f = fopen(c_path, "rb")
+    if f == NULL:
+        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
+    chunk = <uint8_t *>malloc(READ_CHUNK)
+    if chunk == NULL:
+        fclose(f)
+        raise MemoryError("cannot allocate a read buffer")
+    try:
+        with nogil:
+            while not failed:
+                got = fread(chunk, 1, READ_CHUNK, f)
+                at_end = got < READ_CHUNK
+                for i in range(got + (1 if at_end else 0)):
+                    c = chunk[i] if i < got else 10
+                    if not _is_space(c):
+                        if token_length < MAX_TOKEN_BYTES:
+                            token[token_length] = c
+                        token_length += 1
+                        continue
+                    if token_length:
+                        # Over-long tokens count as words but, as in training, are unknown ones.
+                        if token_length <= MAX_TOKEN_BYTES and counter.add(token, token_length):
+                            failed = True
+                            break
+                        token_length = 0
+                        total += 1
+                        in_line += 1
+                        if in_line == max_sentence_length:
+                            sentences += 1
+                            in_line = 0
+                        if max_vocab_size and counter.entries > max_vocab_size:
+                            counter.prune(min_reduce)
+                            min_reduce += 1
+                    if c == 10 and in_line:
+                        sentences += 1
+                        in_line = 0
+                if at_end:
+                    break
+        if failed:
+            raise MemoryError("out of memory while counting the vocabulary")
+    finally:
+        free(chunk)
+        fclose(f)
+    return counter.items(), total, sentences, min_reduce

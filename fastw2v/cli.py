@@ -126,8 +126,8 @@ def _add_train(commands: Any) -> None:
         help="train vectors on a corpus and write them in word2vec format",
         description=(
             "Train word2vec vectors on CORPUS, a text file with one sentence per line and words "
-            "separated by whitespace. Plain files are read in parallel by byte range; .gz, .bz2 "
-            "and .xz files are streamed through LineSentence."
+            "separated by whitespace. Plain files are read in parallel by byte range; .gz, .bz2, "
+            ".xz and .lzma files are streamed through LineSentence."
         ),
         epilog=(
             "The options set the Word2Vec parameters of the same name, except --size "
@@ -151,7 +151,10 @@ def _add_train(commands: Any) -> None:
     parser.add_argument(
         "--negative",
         type=int,
-        help="noise words per target (default 5, or 0 with --hs or --softmax; give both to combine)",
+        help=(
+            "noise words per target (default 5, or 0 with --hs or --softmax; give both to "
+            "combine)"
+        ),
     )
     parser.add_argument(
         "--hs", action="store_true", help="hierarchical softmax instead of negative sampling"
@@ -270,7 +273,7 @@ def _add_demo(commands: Any) -> None:
 
 def _run_train(args: argparse.Namespace) -> None:
     from fastw2v import LineSentence, Word2Vec
-    from fastw2v.corpora import _compressed_opener
+    from fastw2v.io import is_compressed
 
     corpus = Path(args.corpus)
     _require_file(corpus)
@@ -303,7 +306,7 @@ def _run_train(args: argparse.Namespace) -> None:
         progress=False if args.no_progress else None,
     )
     # The corpus_file reader splits a file by byte ranges, which a compressed stream does not have.
-    if _compressed_opener(str(corpus)) is not None:
+    if is_compressed(corpus):
         _fit(model, corpus_iterable=LineSentence(str(corpus)))
     else:
         _fit(model, corpus_file=str(corpus))

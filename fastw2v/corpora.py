@@ -22,16 +22,15 @@ Examples
 
 from __future__ import annotations
 
-import bz2
 import errno
-import gzip
 import itertools
-import lzma
 import numbers
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import IO, Callable, Union
+from typing import IO, Union
+
+from fastw2v.io import is_compressed, open_for_reading
 
 __all__ = [
     "MAX_SENTENCE_LENGTH",
@@ -50,13 +49,6 @@ _TEXT8_CHUNK_BYTES = 8192
 # bytes.split() separates on exactly these; a UTF-8 multi-byte sequence never contains them, so
 # cutting just after one of them never cuts a character or a word in two.
 _ASCII_WHITESPACE = b" \t\n\r\x0b\x0c"
-
-_DECOMPRESSORS: dict[str, Callable[[str], IO[bytes]]] = {
-    ".gz": gzip.open,
-    ".bz2": bz2.open,
-    ".xz": lzma.open,
-    ".lzma": lzma.open,
-}
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
@@ -93,15 +85,6 @@ def _existing_path(source: PathType) -> str:
     if not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, "corpus file or directory not found", path)
     return path
-
-
-def _compressed_opener(path: str) -> Callable[[str], IO[bytes]] | None:
-    return _DECOMPRESSORS.get(os.path.splitext(path)[1].lower())
-
-
-def _open_binary(path: str) -> IO[bytes]:
-    opener = _compressed_opener(path)
-    return opener(path) if opener is not None else open(path, "rb")
 
 
 def _is_integer(value: object) -> bool:
@@ -144,7 +127,7 @@ def _line_sentences(
 
 
 def _file_sentences(path: str, max_sentence_length: int, limit: int | None) -> Iterator[Sentence]:
-    with _open_binary(path) as stream:
+    with open_for_reading(path) as stream:
         yield from _line_sentences(stream, path, max_sentence_length, limit)
 
 
@@ -223,7 +206,7 @@ class LineSentence:
         That is the case for an uncompressed file read without a `limit`; a trainer can then use
         its own reader on the file, cutting lines at `max_sentence_length` tokens as well.
         """
-        if self._path is None or self.limit is not None or _compressed_opener(self._path):
+        if self._path is None or self.limit is not None or is_compressed(self._path):
             return None
         return self._path
 
@@ -355,7 +338,7 @@ class Text8Corpus:
         words: list[str] = []
         pending = b""
         decoded_bytes = 0
-        with _open_binary(self.fname) as stream:
+        with open_for_reading(self.fname) as stream:
             while True:
                 chunk = stream.read(_TEXT8_CHUNK_BYTES)
                 text = pending + chunk

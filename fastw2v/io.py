@@ -3,8 +3,9 @@
 The word2vec formats are the interchange formats of the original C tool: a header line
 ``"<count> <dimensions>\\n"`` followed by one vector per word, either as text
 (``"word v1 v2 ...\\n"``) or as binary (``"word "`` followed by the raw little-endian float32
-values and, as the C tool writes it, ``"\\n"``). Files ending in ``.gz``, ``.bz2`` or ``.xz`` are
-compressed and decompressed transparently.
+values and, as the C tool writes it, ``"\\n"``). Files ending in ``.gz``, ``.bz2``, ``.xz`` or
+``.lzma`` are compressed and decompressed transparently; :func:`open_for_reading` and
+:func:`is_compressed` give the rest of fastw2v the same rule.
 
 fastw2v's own format is a single uncompressed zip holding ``metadata.json`` and one ``.npy``
 file per array. Unlike pickle-based model files it never executes code when loaded, and because
@@ -45,6 +46,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "atomic_write",
+    "is_compressed",
     "load_archive",
     "open_for_reading",
     "read_word2vec_format",
@@ -77,7 +79,9 @@ _READ_CHUNK_BYTES = 1 << 24
 # A fixed member timestamp makes saving the same data twice produce identical files.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
-_COMPRESSED_SUFFIXES = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# Decompressing openers by file extension. lzma.open detects the container, so it reads both
+# .xz files and legacy .lzma ("LZMA alone") files.
+_COMPRESSED_SUFFIXES = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 # What a damaged compressed stream raises while being read.
 _DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
@@ -208,8 +212,31 @@ def _compression_suffix(path: PathLike) -> str:
     return suffix if suffix in _COMPRESSED_SUFFIXES else ""
 
 
+def is_compressed(path: PathLike) -> bool:
+    """Whether :func:`open_for_reading` decompresses `path`, judging by its extension alone.
+
+    ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` (in any letter case) mean compressed; the file's
+    contents are not looked at, and the file need not exist.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File name.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_compressed("corpus.txt.xz"), is_compressed("corpus.TXT.GZ"), is_compressed("corpus.txt")
+    (True, True, False)
+    """
+    return bool(_compression_suffix(path))
+
+
 def open_for_reading(path: PathLike) -> BinaryIO:
-    """Open a file for binary reading, decompressing ``.gz``, ``.bz2`` and ``.xz`` files.
+    """Open a file for binary reading, decompressing ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` files.
 
     Parameters
     ----------
@@ -251,6 +278,9 @@ def _atomic_write_compressed(path: PathLike) -> Iterator[BinaryIO]:
         elif suffix == ".xz":
             with lzma.LZMAFile(raw, "wb") as stream:
                 yield stream
+        elif suffix == ".lzma":
+            with lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_ALONE) as stream:
+                yield stream
         else:
             yield raw
 
@@ -275,7 +305,7 @@ def write_word2vec_format(
     Parameters
     ----------
     path : str or os.PathLike
-        Output file; ``.gz``, ``.bz2`` and ``.xz`` names are compressed.
+        Output file; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` names are compressed.
     keys : sequence of str
         One word per row of `vectors`. Words may not contain spaces or newlines, which the
         format uses as separators.
@@ -454,7 +484,7 @@ def read_word2vec_format(
     Parameters
     ----------
     path : str or os.PathLike
-        The file; ``.gz``, ``.bz2`` and ``.xz`` names are decompressed.
+        The file; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` names are decompressed.
     fvocab : str or os.PathLike, optional
         A ``"word count"`` file (the C tool's ``-save-vocab`` output) giving the counts.
     binary : bool
@@ -689,7 +719,9 @@ def _read_counts(path: PathLike, encoding: str, unicode_errors: str) -> dict[str
                 try:
                     fields = line.decode(encoding, unicode_errors).split()
                 except UnicodeDecodeError as error:
-                    raise ValueError(f"{name}: line {line_number}: cannot decode: {error}") from None
+                    raise ValueError(
+                        f"{name}: line {line_number}: cannot decode: {error}"
+                    ) from None
                 if not fields:
                     continue
                 try:
@@ -708,7 +740,9 @@ def _read_counts(path: PathLike, encoding: str, unicode_errors: str) -> dict[str
 # Archives
 
 
-def save_archive(path: PathLike, metadata: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+def save_archive(
+    path: PathLike, metadata: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+) -> None:
     """Save metadata and arrays as one fastw2v archive, atomically.
 
     The archive is an uncompressed zip: ``metadata.json`` and one ``<name>.npy`` per array, each
@@ -744,7 +778,12 @@ def save_archive(path: PathLike, metadata: Mapping[str, Any], arrays: Mapping[st
     )
     checked = {}
     for array_name, array in arrays.items():
-        if not isinstance(array_name, str) or not array_name or "/" in array_name or "\\" in array_name:
+        if (
+            not isinstance(array_name, str)
+            or not array_name
+            or "/" in array_name
+            or "\\" in array_name
+        ):
             raise ValueError(f"invalid array name {array_name!r}")
         array = np.asarray(array)
         if array.dtype.hasobject:

@@ -334,7 +334,8 @@ class KeyedVectors:
         Examples
         --------
         >>> kv = KeyedVectors(2)
-        >>> kv.add_vectors(["a", "b"], np.eye(2, dtype=np.float32), extras={"count": np.array([5, 3])})
+        >>> kv.add_vectors(["a", "b"], np.eye(2, dtype=np.float32),
+        ...                extras={"count": np.array([5, 3])})
         >>> kv.index_to_key, kv.expandos["count"].tolist()
         (['a', 'b'], [5, 3])
         """
@@ -683,7 +684,8 @@ class KeyedVectors:
         Examples
         --------
         >>> kv = KeyedVectors(2)
-        >>> kv.add_vectors(["cat", "dog", "car"], np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
+        >>> kv.add_vectors(["cat", "dog", "car"],
+        ...                np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32))
         >>> kv.doesnt_match(["cat", "dog", "car"])
         'car'
         """
@@ -695,7 +697,8 @@ class KeyedVectors:
 
         Examples
         --------
-        >>> KeyedVectors.cosine_similarities(np.array([1.0, 0.0]), np.array([[2.0, 0.0], [0.0, 1.0]]))
+        >>> KeyedVectors.cosine_similarities(np.array([1.0, 0.0]),
+        ...                                  np.array([[2.0, 0.0], [0.0, 1.0]]))
         array([1., 0.])
         """
         norm = np.linalg.norm(vector_1)
@@ -1142,8 +1145,8 @@ class KeyedVectors:
         """Save in the C word2vec tool's text or binary format, most frequent keys first.
 
         Rows are ordered by descending ``'count'`` attribute when there is one, otherwise
-        kept in order. The file is written atomically; ``.gz``, ``.bz2`` and ``.xz`` names are
-        compressed.
+        kept in order. The file is written atomically; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma``
+        names are compressed.
 
         Parameters
         ----------
@@ -1204,7 +1207,7 @@ class KeyedVectors:
         Parameters
         ----------
         fname : str or os.PathLike
-            The file; ``.gz``, ``.bz2`` and ``.xz`` names are decompressed.
+            The file; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` names are decompressed.
         fvocab : str or os.PathLike, optional
             ``"word count"`` file giving the counts; without it the counts are made up,
             decreasing in file order.

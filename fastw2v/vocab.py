@@ -85,41 +85,22 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
                      trim_rule: TrimRule = None, max_sentence_length: int = 10000) -> CorpusScan:
     """Count the words of a corpus file: one sentence per line, tokens split on ASCII whitespace.
 
-    The same tokenisation as the compiled corpus-file trainer, so both agree on every word.
+    Counted in C with the same tokenisation as the compiled corpus-file trainer, so both agree
+    on every word. `trim_rule` applies when the final vocabulary is chosen; during the scan,
+    `max_vocab_size` prunes by count alone.
     """
-    counts: Counter = Counter()
-    min_reduce = 1
-    corpus_count = 0
-    total_words = 0
-    with open(path, "rb") as f:
-        for line in f:
-            tokens = line.split()
-            if not tokens:
-                continue
-            counts.update(tokens)
-            total_words += len(tokens)
-            corpus_count += -(-len(tokens) // max_sentence_length)
-            if max_vocab_size and len(counts) > max_vocab_size:
-                _prune_bytes(counts, min_reduce, trim_rule)
-                min_reduce += 1
-    decoded = {}
-    for key, count in counts.items():
+    from fastw2v import _corpus
+
+    items, total_words, sentences, min_reduce = _corpus.count_file_words(
+        path, max_vocab_size or 0, max_sentence_length)
+    counts = {}
+    for key, count in items:
         try:
-            decoded[key.decode("utf-8")] = count
+            counts[key.decode("utf-8")] = count
         except UnicodeDecodeError as error:
             raise ValueError(f"corpus file {os.fspath(path)!r} is not valid UTF-8 "
                              f"(token {key[:40]!r}: {error.reason})") from None
-    return CorpusScan(decoded, corpus_count, total_words, min_reduce)
-
-
-def _prune_bytes(counts: dict, min_reduce: int, trim_rule: TrimRule) -> None:
-    if trim_rule is None:
-        for word in [w for w, c in counts.items() if c < min_reduce]:
-            del counts[word]
-        return
-    for word in [w for w, c in counts.items()
-                 if not keep_vocab_item(w.decode("utf-8", "replace"), c, min_reduce, trim_rule)]:
-        del counts[word]
+    return CorpusScan(counts, sentences, total_words, min_reduce)
 
 
 def effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:

@@ -618,7 +618,8 @@ class Word2Vec:
             model.epochs_trained = int(metadata["epochs_trained"])
             model.train_count = int(metadata["train_count"])
         except ValueError as error:
-            raise ValueError(f"{os.fspath(fname)!r} is not a valid fastw2v model: {error}") from None
+            raise ValueError(
+                f"{os.fspath(fname)!r} is not a valid fastw2v model: {error}") from None
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{os.fspath(fname)!r} is not a valid fastw2v model: "
                              f"missing or malformed field {error}") from None

@@ -40,6 +40,8 @@ def write_corpus(path: Path, sentences: int = 3000, seed: int = 0) -> Path:
         path.write_bytes(gzip.compress(text.encode()))
     elif path.suffix == ".xz":
         path.write_bytes(lzma.compress(text.encode()))
+    elif path.suffix == ".lzma":
+        path.write_bytes(lzma.compress(text.encode(), format=lzma.FORMAT_ALONE))
     else:
         path.write_text(text)
     return path
@@ -159,8 +161,9 @@ def test_train_defaults_are_those_of_word2vec_c(corpus, monkeypatch):
     }
 
 
-def test_train_reads_a_compressed_corpus(tmp_path, capsys):
-    corpus = write_corpus(tmp_path / "corpus.txt.gz")
+@pytest.mark.parametrize("suffix", [".gz", ".lzma"])
+def test_train_reads_a_compressed_corpus(tmp_path, capsys, suffix):
+    corpus = write_corpus(tmp_path / f"corpus.txt{suffix}")
     output = tmp_path / "vectors.txt"
     code, out, err = run(capsys, "train", str(corpus), "-o", str(output), *QUICK)
     assert code == 0, err

@@ -299,7 +299,7 @@ def test_text8_streams_whatever_whitespace_separates_words(tmp_path, monkeypatch
             streams.append(CountingStream(io.BytesIO(stream.read())))
         return streams[-1]
 
-    monkeypatch.setattr(corpora, "_open_binary", counting_open)
+    monkeypatch.setattr(corpora, "open_for_reading", counting_open)
     sentences = iter(Text8Corpus(path, max_sentence_length=10))
     assert next(sentences) == words[:10]
     assert streams[0].bytes_read <= 2 * 64

@@ -26,7 +26,6 @@ from fastw2v.io import atomic_write, load_archive, read_word2vec_format, save_ar
 FUZZ = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def sample_arrays() -> dict[str, np.ndarray]:
@@ -144,7 +143,10 @@ def test_save_killed_midway_keeps_previous_archive(tmp_path):
         io.save_archive({str(target)!r}, {{"kind": "next"}}, {{"vectors": np.zeros((1000, 1000))}})
         """
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # The child imports the same fastw2v as this process (the installed one), not the sources.
+    package_parent = pathlib.Path(io.__file__).resolve().parents[1]
+    env = dict(os.environ,
+               PYTHONPATH=str(package_parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     child = subprocess.Popen(
         [sys.executable, "-c", child_code], stdout=subprocess.PIPE, env=env, cwd=tmp_path
     )
@@ -415,7 +417,7 @@ def sample_vectors() -> np.ndarray:
 
 
 @pytest.mark.parametrize("binary", [False, True])
-@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2", ".xz", ".lzma"])
 def test_word2vec_round_trip(tmp_path, binary, suffix):
     vectors = sample_vectors()
     path = tmp_path / f"vectors.bin{suffix}"
@@ -426,9 +428,43 @@ def test_word2vec_round_trip(tmp_path, binary, suffix):
     np.testing.assert_array_equal(loaded, vectors)
     assert counts.tolist() == [9, 7, 5, 1]
     assert (tmp_path / "vocab.txt").read_text("utf-8") == "the 9\nnaïve 7\n日本 5\nx 1\n"
-    opener = {"": open, ".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+    opener = {"": open, ".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open,
+              ".lzma": lzma.open}[suffix]
     with opener(path, "rb") as handle:
         assert handle.readline() == b"4 3\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "compress"),
+    [
+        ("words.txt", bytes),
+        ("words.txt.gz", gzip.compress),
+        ("words.txt.BZ2", bz2.compress),
+        ("words.txt.xz", lzma.compress),
+        ("words.txt.lzma", lambda data: lzma.compress(data, format=lzma.FORMAT_ALONE)),
+        ("words.txt.lzma", lzma.compress),
+    ],
+)
+def test_open_for_reading_decompresses_by_extension(tmp_path, name, compress):
+    path = tmp_path / name
+    path.write_bytes(compress(b"hello\nworld\n"))
+    assert io.is_compressed(path) is (name != "words.txt")
+    assert io.is_compressed(str(path)) is (name != "words.txt")
+    with io.open_for_reading(path) as handle:
+        assert handle.read() == b"hello\nworld\n"
+
+
+def test_is_compressed_looks_only_at_the_last_extension():
+    assert not io.is_compressed("archive.gz.txt")
+    assert not io.is_compressed("gz")
+    assert not io.is_compressed(pathlib.Path("folder.xz") / "corpus.txt")
+    assert io.is_compressed(pathlib.Path("no-such-folder") / "corpus.LZMA")
+
+
+def test_lzma_files_are_written_in_the_legacy_lzma_format(tmp_path):
+    path = tmp_path / "vectors.txt.lzma"
+    io.write_word2vec_format(path, ["a"], np.ones((1, 2), dtype=np.float32))
+    assert lzma.decompress(path.read_bytes(), format=lzma.FORMAT_ALONE) == b"1 2\na 1.0 1.0\n"
 
 
 def test_word2vec_text_layout_is_exact(tmp_path):
@@ -456,8 +492,10 @@ def test_reads_files_as_other_tools_write_them(tmp_path):
     assert keys == ["a", "b"]
     np.testing.assert_allclose(loaded, vectors, atol=1e-6)
     # Binary without the newline after each vector, CRLF text, and no header (GloVe).
-    (tmp_path / "nonl.bin").write_bytes(b"2 3\na " + vectors[0].tobytes() + b"b " + vectors[1].tobytes())
-    np.testing.assert_array_equal(read_word2vec_format(tmp_path / "nonl.bin", binary=True)[1], vectors)
+    (tmp_path / "nonl.bin").write_bytes(
+        b"2 3\na " + vectors[0].tobytes() + b"b " + vectors[1].tobytes())
+    np.testing.assert_array_equal(
+        read_word2vec_format(tmp_path / "nonl.bin", binary=True)[1], vectors)
     (tmp_path / "crlf.txt").write_bytes(b"2 2\r\na 1 2\r\nb 3 4\r\n")
     assert read_word2vec_format(tmp_path / "crlf.txt")[1].tolist() == [[1, 2], [3, 4]]
     (tmp_path / "glove.txt").write_bytes(b"a 1 2\nb 3 4\n\n")
@@ -489,7 +527,8 @@ def test_unicode_errors_ignore_accepts_truncated_words(tmp_path):
     (tmp_path / "v.bin").write_bytes(b"1 1\ncaf\xc3 " + np.float32(1).tobytes())
     with pytest.raises(ValueError, match="line 2.*decode"):
         read_word2vec_format(tmp_path / "v.bin", binary=True)
-    assert read_word2vec_format(tmp_path / "v.bin", binary=True, unicode_errors="ignore")[0] == ["caf"]
+    assert read_word2vec_format(
+        tmp_path / "v.bin", binary=True, unicode_errors="ignore")[0] == ["caf"]
 
 
 @pytest.mark.parametrize(
@@ -500,7 +539,8 @@ def test_unicode_errors_ignore_accepts_truncated_words(tmp_path):
         (b"3\n", "line 1: expected a header"),
         (b"-1 3\n", "line 1: expected a header"),
         (b"3 2\na 1 2\nb 3 4\n", "line 4: unexpected end of file.*declares 3 vectors.*holds 2"),
-        (b"2 2\na 1 2\nb 3 4\nc 5 6\n", "line 4: the header declares 2 vectors but the file holds more"),
+        (b"2 2\na 1 2\nb 3 4\nc 5 6\n",
+         "line 4: the header declares 2 vectors but the file holds more"),
         (b"2 2\na 1 2\nb 3\n", "line 3: vector for 'b' has 1 values, expected 2"),
         (b"2 2\na 1 2\nb 3 4 5\n", "line 3: vector for 'b' has 3 values, expected 2"),
         (b"2 2\na 1 2\nb 3 x\n", "line 3: non-numeric value in the vector for 'b'"),
@@ -547,7 +587,8 @@ def test_huge_header_counts_do_not_allocate_up_front(tmp_path):
 def test_vocabulary_file_errors_and_gaps(tmp_path):
     io.write_word2vec_format(tmp_path / "v.txt", ["a", "b"], np.eye(2, dtype=np.float32))
     (tmp_path / "vocab.txt").write_bytes(b"a 5\n\n")
-    assert read_word2vec_format(tmp_path / "v.txt", fvocab=tmp_path / "vocab.txt")[2].tolist() == [5, 0]
+    assert read_word2vec_format(
+        tmp_path / "v.txt", fvocab=tmp_path / "vocab.txt")[2].tolist() == [5, 0]
     (tmp_path / "vocab.txt").write_bytes(b"a 5\nb five\n")
     with pytest.raises(ValueError, match="vocab.txt: line 2"):
         read_word2vec_format(tmp_path / "v.txt", fvocab=tmp_path / "vocab.txt")

@@ -63,7 +63,8 @@ def analogy_vocabulary(dimensions: int = 24, seed: int = 0) -> tuple[list[str], 
     for position, word in enumerate(words):
         if word.lower() != word and word.lower() not in vectors:
             same = position % 3 == 0
-            variants.append((word.lower(), vectors[word] if same else rng.standard_normal(dimensions)))
+            variant = vectors[word] if same else rng.standard_normal(dimensions)
+            variants.append((word.lower(), variant))
     words += [word for word, _ in variants]
     matrix = np.array([vectors[word] for word in words[: len(words) - len(variants)]]
                       + [vector for _, vector in variants], dtype=np.float32)
@@ -95,7 +96,8 @@ def gensim_kv():
 def sampled_analogies(tmp_path_factory) -> pathlib.Path:
     """Every fourth question of each section, to keep gensim comparisons fast."""
     lines = ANALOGIES.read_text("utf-8").splitlines()
-    kept = [line for position, line in enumerate(lines) if line.startswith(":") or position % 4 == 0]
+    kept = [line for position, line in enumerate(lines)
+            if line.startswith(":") or position % 4 == 0]
     path = tmp_path_factory.mktemp("analogies") / "sample.txt"
     path.write_text("\n".join(kept) + "\n", "utf-8")
     return path
@@ -164,7 +166,8 @@ def test_vecattrs():
     kv.set_vecattr("a", "weight", 0.25)
     kv.index_to_key.append("c")
     kv.allocate_vecattrs()
-    assert kv.expandos["count"].tolist() == [0, 7, 0] and kv.expandos["weight"].tolist() == [0.25, 0, 0]
+    assert (kv.expandos["count"].tolist() == [0, 7, 0]
+            and kv.expandos["weight"].tolist() == [0.25, 0, 0])
 
 
 def test_add_vectors_and_setitem():
@@ -358,7 +361,8 @@ def test_analogy_evaluation_sections_and_errors(tmp_path):
                  np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0.2, 1.5, 0], [0, 0, 1]],
                           dtype=np.float32))
     (tmp_path / "q.txt").write_text(
-        ": royalty\nman king woman queen\nbad line\n: other\nman king woman x\nman king woman zzz\n",
+        ": royalty\nman king woman queen\nbad line\n"
+        ": other\nman king woman x\nman king woman zzz\n",
         "utf-8")
     score, sections = kv.evaluate_word_analogies(tmp_path / "q.txt")
     assert score == 0.5
@@ -379,7 +383,8 @@ def test_analogy_evaluation_sections_and_errors(tmp_path):
 
 
 def test_word_pair_evaluation(tmp_path):
-    kv = make_kv(["a", "b", "c", "A"], np.array([[1, 0], [1, 0.2], [0, 1], [0, 1]], dtype=np.float32))
+    kv = make_kv(["a", "b", "c", "A"],
+                 np.array([[1, 0], [1, 0.2], [0, 1], [0, 1]], dtype=np.float32))
     (tmp_path / "pairs.tsv").write_text(
         "# comment\na\tb\t9\na\tc\t1\nb\tc\t2\na\tzzz\t5\nnot a pair\n", "utf-8")
     pearson, spearman, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv")
@@ -431,7 +436,8 @@ def test_queries_match_gensim(analogy_kv, gensim_kv):
         np.testing.assert_array_equal(kv.most_similar_cosmul(positive, negative, topn=None),
                                       reference.most_similar_cosmul(positive, negative, topn=None))
     assert kv.similar_by_vector(kv["Tokyo"]) == reference.similar_by_vector(reference["Tokyo"])
-    for words in (["king", "queen", "man", "Tokyo"], ["Athens", "Rome", "Paris", "brother", "nope"]):
+    for words in (["king", "queen", "man", "Tokyo"],
+                  ["Athens", "Rome", "Paris", "brother", "nope"]):
         assert kv.doesnt_match(words) == reference.doesnt_match(words)
         assert kv.rank_by_centrality(words) == reference.rank_by_centrality(words)
     for a, b in [("king", "queen"), ("Athens", "athens"), ("brother", "Tokyo")]:
@@ -439,7 +445,8 @@ def test_queries_match_gensim(analogy_kv, gensim_kv):
         assert kv.distance(a, b) == reference.distance(a, b)
         assert kv.rank(a, b) == reference.rank(a, b)
         assert kv.closer_than(a, b) == reference.closer_than(a, b)
-    assert kv.n_similarity(["king", "man"], ["queen"]) == reference.n_similarity(["king", "man"], ["queen"])
+    assert (kv.n_similarity(["king", "man"], ["queen"])
+            == reference.n_similarity(["king", "man"], ["queen"]))
     np.testing.assert_array_equal(kv.distances("king"), reference.distances("king"))
     np.testing.assert_array_equal(kv.distances(kv["brother"], ["girl", "sister"]),
                                   reference.distances(kv["brother"], ["girl", "sister"]))

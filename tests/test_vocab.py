@@ -100,3 +100,37 @@ def test_huffman_codes_are_optimal_prefix_free_and_index_inner_nodes():
 def test_huffman_of_one_word_still_has_a_path():
     points, codes, offsets = vocab_mod.huffman_paths(np.array([7]))
     assert list(offsets) == [0, 1]
+
+
+def test_corpus_file_counts_equal_python_split_counts(tmp_path):
+    from collections import Counter
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in rng.integers(0, 120_000, 400_000)]
+    lines, position = [], 0
+    while position < len(words):
+        step = int(rng.integers(0, 30))
+        lines.append(" \t".join(["common", *words[position:position + step]]))
+        position += step
+    text = "\n".join(lines) + "\r\n\x0b\x0cx" * 3 + "\n" + "y" * 5000 + " tail"
+    path = tmp_path / "c.txt"
+    path.write_bytes(text.encode())
+    expected = Counter(text.encode().split())
+    scan = vocab_mod.scan_corpus_file(path)
+    long_token = "y" * 5000
+    assert scan.total_words == sum(expected.values())
+    del expected[long_token.encode()]  # over-long tokens count as words, never as vocabulary
+    assert scan.counts == {k.decode(): v for k, v in expected.items()}
+    assert list(scan.counts)[:50] == list(dict.fromkeys(text.split()))[:50]  # first-seen order
+    pruned = vocab_mod.scan_corpus_file(path, max_vocab_size=5000)
+    assert len(pruned.counts) <= 5000 and pruned.min_reduce > 1
+    # A pruned word that comes back starts counting again: counts are lower bounds.
+    assert all(0 < c <= expected[w.encode()] for w, c in pruned.counts.items())
+    assert pruned.counts["common"] == expected[b"common"]
+
+
+def test_corpus_file_sentences_split_long_lines(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("a " * 25 + "\n\n  \nb c\n")
+    scan = vocab_mod.scan_corpus_file(path, max_sentence_length=10)
+    assert (scan.corpus_count, scan.total_words) == (4, 27)

@@ -103,7 +103,9 @@ def test_single_worker_training_is_bit_identical_across_processes(tmp_path, corp
     for hash_seed in ("1", "2"):
         out = tmp_path / f"v{hash_seed}.npy"
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env)
+        # From tmp_path, so that the child imports the installed package, not the sources.
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env,
+                       cwd=tmp_path)
         outputs.append(np.load(out))
     assert np.array_equal(outputs[0], outputs[1])
     in_process = Word2Vec(corpus_file=str(corpus_path), vector_size=16, min_count=1,
