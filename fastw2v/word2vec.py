@@ -465,17 +465,11 @@ class Word2Vec:
 
     def _join(self, threads: list, trainer: _kernels.Trainer, workers: list, bar,
               errors: list) -> None:
-        """Wait for the workers, reporting progress; on Ctrl-C stop them within a sentence."""
-        try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(timeout=0.2)
-                    self._report(bar, trainer, workers)
-        except BaseException:
-            trainer.request_stop()
-            for thread in threads:
-                thread.join()
-            raise
+        """Wait for the workers, reporting progress (callers stop them on Ctrl-C)."""
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+                self._report(bar, trainer, workers)
         if errors:
             raise errors[0]
 
@@ -491,9 +485,16 @@ class Word2Vec:
 
         threads = [threading.Thread(target=work, args=(w, r), daemon=True, name="fastw2v-worker")
                    for w, r in zip(workers, ranges)]
-        for thread in threads:
-            thread.start()
-        self._join(threads, trainer, workers, bar, errors)
+        try:
+            for thread in threads:
+                thread.start()
+            self._join(threads, trainer, workers, bar, errors)
+        except BaseException:
+            trainer.request_stop()
+            for thread in threads:
+                if thread.ident is not None:
+                    thread.join()
+            raise
 
     def _run_iterable_epoch(self, trainer, workers, corpus_iterable, bar, epoch: int) -> int:
         """Feed batches of encoded sentences to the workers; returns the number of sentences."""
@@ -515,8 +516,6 @@ class Word2Vec:
 
         threads = [threading.Thread(target=work, args=(w,), daemon=True, name="fastw2v-worker")
                    for w in workers]
-        for thread in threads:
-            thread.start()
 
         def put(job) -> None:
             while True:
@@ -527,10 +526,12 @@ class Word2Vec:
                     self._report(bar, trainer, workers)
 
         key_to_index = self.wv.key_to_index
-        sentences_seen = 0
+        batch: list = []
+        batch_start = 0
+        finished = False
         try:
-            batch: list = []
-            batch_start = 0
+            for thread in threads:
+                thread.start()
             batch_words = 0
             for sentence in corpus_iterable:
                 batch.append(sentence)
@@ -543,18 +544,31 @@ class Word2Vec:
                     break
             if batch and not errors:
                 put(_corpus.encode_sentences(batch, key_to_index, batch_start))
-            sentences_seen = batch_start + len(batch)
-        except BaseException:
-            trainer.request_stop()
             for _ in threads:
-                jobs.put(None)
+                put(None)
+            self._join(threads, trainer, workers, bar, errors)
+            finished = True
+        finally:
+            if not finished:
+                self._stop_workers(threads, jobs, trainer)
+        return batch_start + len(batch)
+
+    @staticmethod
+    def _stop_workers(threads: list, jobs: queue.Queue, trainer: _kernels.Trainer) -> None:
+        """After an error or Ctrl-C: stop the workers within a sentence and wait for them all."""
+        trainer.request_stop()
+        while any(thread.is_alive() for thread in threads if thread.ident is not None):
+            # Workers skip the jobs left once a stop is requested; the sentinels end them.
+            try:
+                jobs.put_nowait(None)
+            except queue.Full:
+                try:
+                    jobs.get_nowait()
+                except queue.Empty:
+                    pass
             for thread in threads:
-                thread.join()
-            raise
-        for _ in threads:
-            put(None)
-        self._join(threads, trainer, workers, bar, errors)
-        return sentences_seen
+                if thread.ident is not None:
+                    thread.join(timeout=0.01)
 
     def get_latest_training_loss(self) -> float:
         """The summed loss of the last epoch trained with ``compute_loss=True``."""

@@ -1,0 +1,92 @@
+"""Micro-benchmarks (pytest-benchmark): `pytest bench/ --benchmark-only`.
+
+Each reports the time of one call; the docstring says what one call does, so that pairs/s,
+draws/s and words/s follow from the mean. Not tests: nothing here asserts speed.
+"""
+
+import numpy as np
+import pytest
+
+from fastw2v import _corpus, _kernels, _sampling
+from fastw2v import vocab as vocab_mod
+
+VOCAB = 50_000
+DIM = 100
+SENTENCE_WORDS = 100_000
+
+
+@pytest.fixture(scope="module")
+def zipf_counts():
+    return (1e7 / np.arange(1, VOCAB + 1)).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def zipf_ids(zipf_counts):
+    p = zipf_counts / zipf_counts.sum()
+    return np.random.default_rng(0).choice(VOCAB, SENTENCE_WORDS, p=p).astype(np.int32)
+
+
+def make_trainer(counts, sg, batched=True, hs=False, negative=5):
+    rng = np.random.default_rng(1)
+    syn0 = ((rng.random((VOCAB, DIM), dtype=np.float32) - 0.5) / DIM)
+    syn1neg = np.zeros((VOCAB, DIM), dtype=np.float32)
+    syn1 = np.zeros((VOCAB, DIM), dtype=np.float32)
+    points, codes, offsets = vocab_mod.huffman_paths(counts) if hs else (None, None, None)
+    trainer = _kernels.Trainer(
+        syn0, syn1neg, syn1, _sampling.build_alias_table(counts ** 0.75),
+        vocab_mod.keep_thresholds(counts, 1e-4), points, codes, offsets, sg=sg,
+        batched=batched, cbow_mean=True, hs=hs, softmax=False, negative=negative, window=5,
+        shrink_windows=True, compute_loss=False)
+    trainer.set_schedule(0.025, 0.025, 1)
+    return trainer, _kernels.WorkerState(trainer, 3)
+
+
+KERNELS = {
+    "sg-ns-batched": dict(sg=True, batched=True),
+    "sg-ns-pairs": dict(sg=True, batched=False),
+    "cbow-ns": dict(sg=False),
+    "sg-hs-batched": dict(sg=True, hs=True, negative=0),
+    "cbow-hs": dict(sg=False, hs=True, negative=0),
+}
+
+
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_kernel_words(benchmark, zipf_counts, zipf_ids, name):
+    """One call trains 100,000 corpus words (one thread, subsampling 1e-4, window 5)."""
+    trainer, worker = make_trainer(zipf_counts, **KERNELS[name])
+    ends = np.arange(1000, SENTENCE_WORDS + 1, 1000, dtype=np.int64)
+    raw = np.full(len(ends), 1000, dtype=np.int64)
+    benchmark(trainer.train_batch, worker, zipf_ids, ends, raw)
+
+
+def test_alias_draws(benchmark, zipf_counts):
+    """One call draws 1,000,000 noise words."""
+    table = _sampling.build_alias_table(zipf_counts ** 0.75)
+    benchmark(_sampling.draw_samples, table, 1_000_000, 5)
+
+
+def test_vocabulary_scan_of_a_corpus_file(benchmark, tmp_path, zipf_counts):
+    """One call counts the words of a 1,000,000-word corpus file."""
+    p = zipf_counts / zipf_counts.sum()
+    words = np.random.default_rng(2).choice(VOCAB, 1_000_000, p=p)
+    lines = [" ".join(f"w{w}" for w in words[i:i + 20]) for i in range(0, len(words), 20)]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n")
+    benchmark(vocab_mod.scan_corpus_file, path)
+
+
+def test_vocabulary_scan_of_sentences(benchmark, zipf_counts):
+    """One call counts the words of 1,000,000 words in lists of 20 tokens."""
+    p = zipf_counts / zipf_counts.sum()
+    words = [f"w{w}" for w in np.random.default_rng(2).choice(VOCAB, 1_000_000, p=p)]
+    sentences = [words[i:i + 20] for i in range(0, len(words), 20)]
+    benchmark(vocab_mod.scan_sentences, sentences)
+
+
+def test_encode_sentences(benchmark, zipf_counts):
+    """One call turns 1,000,000 tokens in lists of 20 into word ids."""
+    p = zipf_counts / zipf_counts.sum()
+    words = [f"w{w}" for w in np.random.default_rng(2).choice(VOCAB, 1_000_000, p=p)]
+    sentences = [words[i:i + 20] for i in range(0, len(words), 20)]
+    key_to_index = {f"w{i}": i for i in range(VOCAB)}
+    benchmark(_corpus.encode_sentences, sentences, key_to_index)
