@@ -124,14 +124,55 @@ static inline void fw_prefetch_row(const float *row, int dim) {
 #endif
 }
 
+/* rows[r] += sum_k coef[k * stride + r * step] * sources[k], for r < n_rows and k < n_sources:
+ * each target row is read and written once, its terms summed in registers; with `clamp` the
+ * sum is clipped to +-FW_WEIGHT_LIMIT (NaN included) as it is stored. */
+static inline void fw_accumulate_rows(int dim, int n_rows, float *const *rows, int n_sources,
+                                      float *const *sources, const float *coef, int stride,
+                                      int step, int clamp) {
+    for (int r = 0; r < n_rows; r++) {
+        float *row = rows[r];
+        const float *c = coef + (size_t)r * step;
+        int i = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        typedef int fw_i8 __attribute__((vector_size(32)));
+        const fw_v8 high = {FW_WEIGHT_LIMIT, FW_WEIGHT_LIMIT, FW_WEIGHT_LIMIT, FW_WEIGHT_LIMIT,
+                            FW_WEIGHT_LIMIT, FW_WEIGHT_LIMIT, FW_WEIGHT_LIMIT, FW_WEIGHT_LIMIT};
+        for (; i + 8 <= dim; i += 8) {
+            fw_v8 acc = fw_load8(row + i);
+            for (int k = 0; k < n_sources; k++) acc += c[(size_t)k * stride] * fw_load8(sources[k] + i);
+            if (clamp) {
+                /* keep |acc| <= limit: replace where not (acc <= limit), NaN included */
+                fw_i8 over = ~(acc <= high);
+                acc = (fw_v8)(((fw_i8)acc & ~over) | ((fw_i8)high & over));
+                fw_i8 under = acc < -high;
+                acc = (fw_v8)(((fw_i8)acc & ~under) | ((fw_i8)(-high) & under));
+            }
+            __builtin_memcpy(row + i, &acc, sizeof acc);
+        }
+#endif
+        for (; i < dim; i++) {
+            float acc = row[i];
+            for (int k = 0; k < n_sources; k++) acc += c[(size_t)k * stride] * sources[k][i];
+            if (clamp) {
+                acc = acc <= FW_WEIGHT_LIMIT ? acc : FW_WEIGHT_LIMIT;
+                acc = acc >= -FW_WEIGHT_LIMIT ? acc : -FW_WEIGHT_LIMIT;
+            }
+            row[i] = acc;
+        }
+    }
+}
+
 /* One logistic step over n_in inputs x n_out outputs; returns the loss (0 unless want_loss).
- * `scratch` holds n_in * n_out floats. Inputs and outputs must be distinct rows, and every
- * output row distinct from the others (callers merge duplicates into weights). */
+ * `scratch` holds n_in * n_out floats and `input_rows` n_in pointers. Inputs and outputs must
+ * be distinct rows, and every output row distinct from the others (callers merge duplicates
+ * into weights). */
 FW_CLONES static double fw_logistic_step(int dim, int n_in, float *const *inputs,
                                          const float *in_weights, int n_out,
                                          float *const *outputs, const float *labels,
                                          const float *out_weights, float alpha,
-                                         float *input_grads, float *scratch, int want_loss) {
+                                         float *input_grads, float *scratch,
+                                         float **input_rows, int want_loss) {
     double loss = 0.0;
     for (int o = 0; o < n_out; o++) {
         for (int b = 0; b < n_in; b++) {
@@ -141,12 +182,11 @@ FW_CLONES static double fw_logistic_step(int dim, int n_in, float *const *inputs
             if (want_loss) loss += weight * fw_neg_log_sigmoid(labels[o] > 0.5f ? score : -score);
         }
     }
-    for (int o = 0; o < n_out; o++)
-        for (int b = 0; b < n_in; b++)
-            fw_axpy(dim, scratch[o * n_in + b], outputs[o], input_grads + (size_t)b * dim);
-    for (int o = 0; o < n_out; o++)
-        for (int b = 0; b < n_in; b++)
-            fw_update_row(dim, scratch[o * n_in + b], inputs[b], outputs[o]);
+    /* The inputs' steps, from the output rows before their update. */
+    for (int b = 0; b < n_in; b++) input_rows[b] = input_grads + (size_t)b * dim;
+    fw_accumulate_rows(dim, n_in, input_rows, n_out, outputs, scratch, n_in, 1, 0);
+    /* Then each output row, once. */
+    fw_accumulate_rows(dim, n_out, (float *const *)outputs, n_in, inputs, scratch, 1, n_in, 1);
     return loss;
 }
 

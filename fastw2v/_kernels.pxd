@@ -49,6 +49,7 @@ cdef struct Worker:
     float *in_weights
     int32_t *input_words
     float *input_grads
+    float **input_rows
     # One objective's output rows with their labels and merged weights.
     float **outputs
     float *labels
@@ -59,6 +60,9 @@ cdef struct Worker:
     int32_t *context
     int32_t *sentence
     int64_t sentence_capacity
+    # The next prediction's noise words, drawn (and their rows prefetched) one step ahead.
+    int32_t *next_negatives
+    bint next_negatives_ready
     # Test hook: when not NULL, negative sampling uses these instead of drawing.
     const int32_t *fixed_negatives
     double loss

@@ -61,7 +61,7 @@ cdef extern from "_dense.h":
     double fw_logistic_step(int dim, int n_in, float *const *inputs, const float *in_weights,
                             int n_out, float *const *outputs, const float *labels,
                             const float *out_weights, float alpha, float *input_grads,
-                            float *scratch, int want_loss) nogil
+                            float *scratch, float **input_rows, int want_loss) nogil
     void fw_axpy(int dim, float a, const float *x, float *y) nogil
     void fw_prefetch_row(const float *row, int dim) nogil
     void fw_update_row(int dim, float a, const float *x, float *y) nogil
@@ -93,20 +93,36 @@ cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, 
     return n_out + 1
 
 
+cdef inline void _draw_next_negatives(const Model *m, Worker *w) noexcept nogil:
+    # Drawn a step early so that their rows, random and mostly out of cache, arrive while the
+    # current step computes.
+    cdef int k
+    cdef int32_t word
+    for k in range(m.negative):
+        word = draw_alias(m.noise, m.noise_size, &w.rng)
+        w.next_negatives[k] = word
+        fw_prefetch_row(&m.syn1neg[<int64_t>word * m.dim], m.dim)
+    w.next_negatives_ready = True
+
+
 cdef int negative_sampling_outputs(const Model *m, Worker *w, int32_t target) noexcept nogil:
     """The target with label 1 and `negative` noise words with label 0; a draw equal to the
     target is dropped and repeated draws are merged into one row of higher weight."""
     cdef int k, n_out = 0
     cdef int32_t word
     cdef int64_t dim = m.dim
+    cdef const int32_t *negatives = w.fixed_negatives
+    if negatives == NULL:
+        if not w.next_negatives_ready:
+            _draw_next_negatives(m, w)
+        negatives = w.next_negatives
     n_out = _add_output(m, w, n_out, target, &m.syn1neg[target * dim], 1.0)
     for k in range(m.negative):
-        if w.fixed_negatives != NULL:
-            word = w.fixed_negatives[k]
-        else:
-            word = draw_alias(m.noise, m.noise_size, &w.rng)
+        word = negatives[k]
         if word != target:
             n_out = _add_output(m, w, n_out, word, &m.syn1neg[word * dim], 0.0)
+    if w.fixed_negatives == NULL:
+        _draw_next_negatives(m, w)
     return n_out
 
 
@@ -190,12 +206,12 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
         n_out = hierarchical_softmax_outputs(m, w, target)
         loss += fw_logistic_step(dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
                                  w.out_weights, alpha, w.input_grads, w.step_scratch,
-                                 m.compute_loss)
+                                 w.input_rows, m.compute_loss)
     if m.negative:
         n_out = negative_sampling_outputs(m, w, target)
         loss += fw_logistic_step(dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
                                  w.out_weights, alpha, w.input_grads, w.step_scratch,
-                                 m.compute_loss)
+                                 w.input_rows, m.compute_loss)
     if m.softmax:
         for b in range(n_in):
             loss += w.in_weights[b] * full_softmax(m, w, w.inputs[b], &w.input_grads[b * d],
@@ -231,6 +247,11 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
     cdef int32_t *sentence = w.sentence
     cdef int64_t kept = subsample(m, w, ids, n, sentence)
     for i in range(kept):
+        # The next centre's output row and the row about to enter the window: fetch them early.
+        if m.negative and i + 1 < kept:
+            fw_prefetch_row(&m.syn1neg[<int64_t>sentence[i + 1] * m.dim], m.dim)
+        if i + m.window + 1 < kept:
+            fw_prefetch_row(&m.syn0[<int64_t>sentence[i + m.window + 1] * m.dim], m.dim)
         reduced = <int>random_below(&w.rng, m.window) if m.shrink_windows else 0
         start = i - m.window + reduced
         if start < 0:
@@ -492,22 +513,26 @@ cdef class WorkerState:
         self.state.in_weights = <float *>malloc(inputs * sizeof(float))
         self.state.input_words = <int32_t *>malloc(inputs * sizeof(int32_t))
         self.state.input_grads = <float *>malloc(inputs * m.dim * sizeof(float))
+        self.state.input_rows = <float **>malloc(inputs * sizeof(float *))
         self.state.outputs = <float **>malloc(outputs * sizeof(float *))
         self.state.labels = <float *>malloc(outputs * sizeof(float))
         self.state.out_weights = <float *>malloc(outputs * sizeof(float))
         self.state.output_words = <int32_t *>malloc(outputs * sizeof(int32_t))
         self.state.step_scratch = <float *>malloc(inputs * outputs * sizeof(float))
         self.state.context = <int32_t *>malloc(inputs * sizeof(int32_t))
+        self.state.next_negatives = <int32_t *>malloc((m.negative + 1) * sizeof(int32_t))
         self.state.sentence = <int32_t *>malloc(10000 * sizeof(int32_t))
         self.state.sentence_capacity = 10000
         if m.softmax:
             self.state.scores = <float *>malloc(m.vocab_size * sizeof(float))
         if (self.state.hidden == NULL or self.state.inputs == NULL
                 or self.state.in_weights == NULL or self.state.input_words == NULL
-                or self.state.input_grads == NULL or self.state.outputs == NULL
+                or self.state.input_grads == NULL or self.state.input_rows == NULL
+                or self.state.outputs == NULL
                 or self.state.labels == NULL or self.state.out_weights == NULL
                 or self.state.output_words == NULL or self.state.step_scratch == NULL
                 or self.state.context == NULL or self.state.sentence == NULL
+                or self.state.next_negatives == NULL
                 or (m.softmax and self.state.scores == NULL)):
             raise MemoryError("cannot allocate worker buffers")
 
@@ -517,12 +542,14 @@ cdef class WorkerState:
         free(self.state.in_weights)
         free(self.state.input_words)
         free(self.state.input_grads)
+        free(self.state.input_rows)
         free(self.state.outputs)
         free(self.state.labels)
         free(self.state.out_weights)
         free(self.state.output_words)
         free(self.state.step_scratch)
         free(self.state.context)
+        free(self.state.next_negatives)
         free(self.state.sentence)
         free(self.state.scores)
 

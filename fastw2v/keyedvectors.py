@@ -1319,8 +1319,11 @@ class KeyedVectors:
         keys = metadata.get("index_to_key")
         vector_size = metadata.get("vector_size")
         vectors = arrays.get("vectors")
-        if not isinstance(keys, list) or not isinstance(vector_size, int) or vectors is None:
+        if (not isinstance(keys, list) or isinstance(vector_size, bool)
+                or not isinstance(vector_size, int) or vectors is None):
             raise ValueError(f"{source}: incomplete KeyedVectors data")
+        if vectors.dtype.kind != "f":
+            raise ValueError(f"{source}: vectors must be floating point, not {vectors.dtype}")
         if vectors.shape != (len(keys), vector_size):
             raise ValueError(
                 f"{source}: vectors have shape {vectors.shape}, expected {(len(keys), vector_size)}"
@@ -1341,7 +1344,10 @@ class KeyedVectors:
         kv = cls(vector_size, dtype=vectors.dtype)
         kv._set_contents(keys, vectors, expandos)
         next_index = metadata.get("next_index")
-        if isinstance(next_index, int):
+        if next_index is not None:
+            if (isinstance(next_index, bool) or not isinstance(next_index, int)
+                    or not 0 <= next_index <= len(keys)):
+                raise ValueError(f"{source}: next_index must be in [0, {len(keys)}]")
             kv.next_index = next_index
         return kv
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -28,6 +29,8 @@ _PARAMS = (
     "null_word", "sorted_vocab", "batch_words", "compute_loss", "max_final_vocab",
     "shrink_windows", "softmax", "batched",
 )
+_FLAG_PARAMS = ("sg", "hs", "softmax", "cbow_mean", "sorted_vocab", "compute_loss",
+                "shrink_windows", "batched")
 
 
 def _is_one_shot(corpus: Any) -> bool:
@@ -191,8 +194,14 @@ class Word2Vec:
                     trim_rule: vocab_mod.TrimRule = None, **kwargs: Any) -> None:
         """Scan a corpus once, build the vocabulary and allocate the weights.
 
-        With ``update=True`` the new words are appended to the existing vocabulary, the counts of
-        known words grow, and all vectors learned so far are kept.
+        With ``update=True`` the new words are appended to the existing vocabulary (in
+        descending count order), the counts of known words grow by their counts in the new
+        corpus, and every vector learned so far is kept; new words start from small random input
+        vectors and zero output vectors. The subsampling thresholds and the noise distribution
+        are recomputed from the combined counts. With ``hs=1`` the Huffman tree is rebuilt from
+        the combined counts, as gensim does: its inner nodes keep their rows of ``syn1``, but a
+        word's path may change, so train a few epochs on old and new text together afterwards.
+        ``corpus_count`` and ``corpus_total_words`` then describe the new corpus.
         """
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
@@ -312,6 +321,9 @@ class Word2Vec:
                 raise FileNotFoundError(f"corpus_file {path!r} does not exist")
             if os.path.isdir(path):
                 raise IsADirectoryError(f"corpus_file {path!r} is a directory, not a file")
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                # A pipe or a device would block or never end; the reader needs a sized file.
+                raise ValueError(f"corpus_file {path!r} is not a regular file")
             if not os.access(path, os.R_OK):
                 raise PermissionError(f"corpus_file {path!r} is not readable")
             return path
@@ -358,7 +370,7 @@ class Word2Vec:
                 total_words = self.corpus_total_words
             else:
                 total_words = round(total_examples * self.corpus_total_words / self.corpus_count)
-        total_words = _check_int("total_words", total_words, 1)
+        total_words = _check_int("total_words", total_words, 1, 2**62 // epochs)
         if corpus_iterable is not None and epochs > 1 and _is_one_shot(corpus_iterable):
             raise TypeError(
                 f"corpus_iterable is a one-shot iterator or generator, but {epochs} epochs need "
@@ -605,6 +617,12 @@ class Word2Vec:
             if metadata.get("kind") != MODEL_KIND:
                 raise ValueError(f"holds a {metadata.get('kind')!r}, not a Word2Vec model")
             params = dict(metadata["params"])
+            unknown = sorted(set(params) - set(_PARAMS))
+            if unknown:
+                raise ValueError(f"unknown parameters {', '.join(map(repr, unknown))}")
+            for name in _FLAG_PARAMS:
+                if not isinstance(params.get(name, 0), (bool, int)):
+                    raise ValueError(f"parameter {name!r} must be a boolean or 0/1")
             words = metadata["index_to_key"]
             model = cls(**params)
             vectors = np.ascontiguousarray(arrays["vectors"], dtype=np.float32)
@@ -625,16 +643,18 @@ class Word2Vec:
                 raise ValueError("output weights do not match the vocabulary")
             if size:
                 model._prepare_tables()
-            model.corpus_count = int(metadata["corpus_count"])
-            model.corpus_total_words = int(metadata["corpus_total_words"])
+            for name in ("corpus_count", "corpus_total_words", "epochs_trained", "train_count"):
+                value = metadata[name]
+                if isinstance(value, bool) or not isinstance(value, int) or not (
+                        0 <= value < 2**62):
+                    raise ValueError(f"{name} must be an integer in [0, 2**62), got {value!r}")
+                setattr(model, name, value)
             model.training_loss_history = [float(x) for x in metadata["training_loss_history"]]
             model.running_training_loss = float(metadata["running_training_loss"])
-            model.epochs_trained = int(metadata["epochs_trained"])
-            model.train_count = int(metadata["train_count"])
         except ValueError as error:
             raise ValueError(
                 f"{os.fspath(fname)!r} is not a valid fastw2v model: {error}") from None
-        except (KeyError, TypeError, AttributeError) as error:
+        except (KeyError, TypeError, AttributeError, OverflowError) as error:
             raise ValueError(f"{os.fspath(fname)!r} is not a valid fastw2v model: "
                              f"missing or malformed field {error}") from None
         return model
