@@ -276,3 +276,12 @@ def test_build_vocab_from_freq_and_max_final_vocab():
     model.build_vocab_from_freq({"a": 10, "b": 7, "c": 1})
     assert model.wv.index_to_key == ["a", "b"]
     assert model.wv.get_vecattr("b", "count") == 7
+
+
+def test_progress_bar_is_drawn_on_request_and_silent_otherwise(corpus, capsys):
+    Word2Vec(corpus[:500], vector_size=8, min_count=1, epochs=2, progress=True)
+    drawn = capsys.readouterr().err
+    assert "word" in drawn and "epoch" in drawn
+    Word2Vec(corpus[:500], vector_size=8, min_count=1, epochs=2, progress=False)
+    Word2Vec(corpus[:500], vector_size=8, min_count=1, epochs=2)  # stderr is not a terminal
+    assert capsys.readouterr().err == ""
