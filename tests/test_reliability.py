@@ -48,8 +48,11 @@ def child_env() -> dict[str, str]:
 def run_child(code: str, *args: str, timeout: float) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter: a crash or a hang fails the test, not the suite."""
     try:
+        # `python -c` puts its working directory first on sys.path: run it where the imported
+        # package lives, so that a source checkout next to it is never imported instead.
         return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args],
-                              capture_output=True, text=True, env=child_env(), timeout=timeout)
+                              capture_output=True, text=True, env=child_env(), timeout=timeout,
+                              cwd=PACKAGE_PARENT)
     except subprocess.TimeoutExpired as expired:
         pytest.fail(f"the child process did not finish within {timeout} s (hang?); "
                     f"output so far: {expired.stdout!r} {expired.stderr!r}")
