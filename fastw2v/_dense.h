@@ -17,7 +17,9 @@
 #include <math.h>
 #include <stddef.h>
 
-#if defined(__x86_64__) && defined(__linux__) && !defined(FASTW2V_NO_CLONES) && \
+/* target_clones needs the loader's ifunc support: glibc has it, musl does not. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && \
+    !defined(FASTW2V_NO_CLONES) && \
     ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11) || \
      (defined(__clang__) && __clang_major__ >= 14))
 #define FW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
