@@ -47,7 +47,6 @@ cdef extern from *:
 
 # Sentences longer than this many tokens are cut into consecutive pieces, as LineSentence does:
 # nothing is dropped, only windows across a cut are lost.
-MAX_SENTENCE_LENGTH = 10000
 cdef int64_t MAX_SENTENCE = 10000
 # Longer tokens cannot be vocabulary words of any real corpus; they are read as unknown words.
 cdef enum:
