@@ -26,7 +26,7 @@ def zipf_ids(zipf_counts):
     return np.random.default_rng(0).choice(VOCAB, SENTENCE_WORDS, p=p).astype(np.int32)
 
 
-def make_trainer(counts, sg, batched=True, hs=False, negative=5):
+def make_trainer(counts, sg, batched=True, hs=False, negative=5, sgemm=False):
     rng = np.random.default_rng(1)
     syn0 = ((rng.random((VOCAB, DIM), dtype=np.float32) - 0.5) / DIM)
     syn1neg = np.zeros((VOCAB, DIM), dtype=np.float32)
@@ -36,17 +36,20 @@ def make_trainer(counts, sg, batched=True, hs=False, negative=5):
         syn0, syn1neg, syn1, _sampling.build_alias_table(counts ** 0.75),
         vocab_mod.keep_thresholds(counts, 1e-4), points, codes, offsets, sg=sg,
         batched=batched, cbow_mean=True, hs=hs, softmax=False, negative=negative, window=5,
-        shrink_windows=True, compute_loss=False)
+        shrink_windows=True, compute_loss=False, sgemm=sgemm)
     trainer.set_schedule(0.025, 0.025, 1)
     return trainer, _kernels.WorkerState(trainer, 3)
 
 
 KERNELS = {
     "sg-ns-batched": dict(sg=True, batched=True),
+    # The same dense step through three sgemm calls instead of the C loop.
+    "sg-ns-batched-sgemm": dict(sg=True, batched=True, sgemm=True),
     "sg-ns-pairs": dict(sg=True, batched=False),
     "cbow-ns": dict(sg=False),
     "sg-hs-batched": dict(sg=True, hs=True, negative=0),
     "cbow-hs": dict(sg=False, hs=True, negative=0),
+    "sg-hs-batched-sgemm": dict(sg=True, hs=True, negative=0, sgemm=True),
 }
 
 

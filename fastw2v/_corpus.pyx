@@ -15,8 +15,8 @@ import numpy as np
 cimport numpy as cnp
 from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport PyLong_AsLong
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.stdio cimport FILE, fclose, fopen, fread
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdio cimport FILE, fclose, ferror, fopen, fread
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memmove
 
@@ -48,6 +48,7 @@ cdef extern from *:
 # Sentences longer than this many tokens are cut into consecutive pieces, as LineSentence does:
 # nothing is dropped, only windows across a cut are lost.
 cdef int64_t MAX_SENTENCE = 10000
+MAX_SENTENCE_LENGTH = MAX_SENTENCE
 # Longer tokens cannot be vocabulary words of any real corpus; they are read as unknown words.
 cdef enum:
     MAX_TOKEN_BYTES = 4096
@@ -466,3 +467,89 @@ def count_file_words(path, int64_t max_vocab_size=0, int64_t max_sentence_length
         free(chunk)
         fclose(f)
     return counter.items(), total, sentences, min_reduce
+
+
+cdef inline bint _is_unicode_space(uint32_t code_point) noexcept nogil:
+    # What str.split() splits on beyond ASCII whitespace (str.isspace() above U+007F).
+    return (code_point == 0x85 or code_point == 0xA0 or code_point == 0x1680
+            or 0x2000 <= code_point <= 0x200A or code_point == 0x2028 or code_point == 0x2029
+            or code_point == 0x202F or code_point == 0x205F or code_point == 0x3000)
+
+
+def splits_like_str_split(path) -> bool:
+    """Whether this file's tokens, read by the compiled reader, are exactly what decoding each
+    line as UTF-8 and calling ``str.split()`` gives (LineSentence's rule).
+
+    True when the file is valid UTF-8 (the strict decoder's rules: no overlong forms, no
+    surrogates, nothing above U+10FFFF), holds no whitespace that str.split() knows and ASCII
+    tokenisation does not (U+001C to U+001F, U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028,
+    U+2029, U+202F, U+205F, U+3000), and no token longer than the reader keeps.
+    """
+    cdef bytes encoded_path = os.fsencode(path)
+    cdef const char *c_path = encoded_path
+    cdef FILE *f
+    cdef uint8_t *chunk
+    cdef int64_t got, i, token_length = 0
+    cdef int need = 0
+    cdef uint32_t code_point = 0
+    cdef uint8_t c, low = 0x80, high = 0xBF
+    cdef bint same = True
+    f = fopen(c_path, "rb")
+    if f == NULL:
+        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
+    chunk = <uint8_t *>malloc(READ_CHUNK)
+    if chunk == NULL:
+        fclose(f)
+        raise MemoryError("cannot allocate a read buffer")
+    with nogil:
+        while same:
+            got = fread(chunk, 1, READ_CHUNK, f)
+            for i in range(got):
+                c = chunk[i]
+                if need:
+                    # A continuation byte, within the range the lead byte allows for it.
+                    if c < low or c > high:
+                        same = False
+                        break
+                    code_point = (code_point << 6) | (c & 0x3F)
+                    low, high = 0x80, 0xBF
+                    need -= 1
+                    if need == 0 and _is_unicode_space(code_point):
+                        same = False
+                        break
+                elif c < 0x80:
+                    if 0x1C <= c <= 0x1F:
+                        same = False
+                        break
+                elif 0xC2 <= c <= 0xDF:
+                    need, code_point = 1, c & 0x1F
+                elif 0xE0 <= c <= 0xEF:
+                    need, code_point = 2, c & 0x0F
+                    if c == 0xE0:
+                        low = 0xA0
+                    elif c == 0xED:
+                        high = 0x9F
+                elif 0xF0 <= c <= 0xF4:
+                    need, code_point = 3, c & 0x07
+                    if c == 0xF0:
+                        low = 0x90
+                    elif c == 0xF4:
+                        high = 0x8F
+                else:
+                    same = False
+                    break
+                if _is_space(c):
+                    token_length = 0
+                else:
+                    token_length += 1
+                    if token_length > MAX_TOKEN_BYTES:
+                        same = False
+                        break
+            if got < READ_CHUNK:
+                break
+        if ferror(f):
+            same = False
+    free(chunk)
+    fclose(f)
+    # A multi-byte character cut off by the end of the file is not valid UTF-8 either.
+    return same and need == 0

@@ -16,6 +16,7 @@ cdef struct Model:
     # Architecture and objectives.
     bint sg
     bint batched
+    bint sgemm
     bint cbow_mean
     bint hs
     bint softmax
@@ -56,13 +57,18 @@ cdef struct Worker:
     float *out_weights
     int32_t *output_words
     float *step_scratch
+    # The sgemm variant of the dense step: the rows gathered into matrices, and output steps.
+    float *input_matrix
+    float *output_matrix
+    float *output_steps
     float *scores
     int32_t *context
     int32_t *sentence
     int64_t sentence_capacity
-    # The next prediction's noise words, drawn (and their rows prefetched) one step ahead.
-    int32_t *next_negatives
-    bint next_negatives_ready
+    # Noise words drawn in bulk: noise_words[noise_used:noise_count] are the next ones to use.
+    int32_t *noise_words
+    int noise_used
+    int noise_count
     # Test hook: when not NULL, negative sampling uses these instead of drawing.
     const int32_t *fixed_negatives
     double loss

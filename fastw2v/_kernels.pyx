@@ -26,7 +26,7 @@ from libc.math cimport expf, log
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport sgemv, sger, sscal
+from scipy.linalg.cython_blas cimport sgemm, sgemv, sger, sscal
 
 from fastw2v._sampling cimport AliasEntry, draw_alias, next_random, random_below
 
@@ -64,8 +64,10 @@ cdef extern from "_dense.h":
                             float *scratch, float **input_rows, int want_loss) nogil
     void fw_axpy(int dim, float a, const float *x, float *y) nogil
     void fw_prefetch_row(const float *row, int dim) nogil
-    void fw_update_row(int dim, float a, const float *x, float *y) nogil
+    void fw_add_step(int dim, const float *step, float *row) nogil
     void fw_clamp_rows(size_t count, float *y) nogil
+    float fw_sigmoid(float x) nogil
+    double fw_neg_log_sigmoid(double x) nogil
 
 cdef int ONE = 1
 cdef float ONEF = 1.0
@@ -93,16 +95,23 @@ cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, 
     return n_out + 1
 
 
-cdef inline void _draw_next_negatives(const Model *m, Worker *w) noexcept nogil:
-    # Drawn a step early so that their rows, random and mostly out of cache, arrive while the
-    # current step computes.
+# Noise words drawn per refill of a worker's buffer: the draws are independent, so their random
+# alias-table reads overlap their cache misses instead of waiting on one at a time.
+cdef enum:
+    NOISE_BATCHES = 64
+
+
+cdef inline void _next_negatives_ready(const Model *m, Worker *w) noexcept nogil:
+    # Called after a step has taken its negatives: make sure the next step's are in the buffer
+    # and ask for their rows, random and mostly out of cache, while the current step computes.
     cdef int k
-    cdef int32_t word
-    for k in range(m.negative):
-        word = draw_alias(m.noise, m.noise_size, &w.rng)
-        w.next_negatives[k] = word
-        fw_prefetch_row(&m.syn1neg[<int64_t>word * m.dim], m.dim)
-    w.next_negatives_ready = True
+    if w.noise_used + m.negative > w.noise_count:
+        for k in range(m.negative * NOISE_BATCHES):
+            w.noise_words[k] = draw_alias(m.noise, m.noise_size, &w.rng)
+        w.noise_used = 0
+        w.noise_count = m.negative * NOISE_BATCHES
+    for k in range(w.noise_used, w.noise_used + m.negative):
+        fw_prefetch_row(&m.syn1neg[<int64_t>w.noise_words[k] * m.dim], m.dim)
 
 
 cdef int negative_sampling_outputs(const Model *m, Worker *w, int32_t target) noexcept nogil:
@@ -113,16 +122,16 @@ cdef int negative_sampling_outputs(const Model *m, Worker *w, int32_t target) no
     cdef int64_t dim = m.dim
     cdef const int32_t *negatives = w.fixed_negatives
     if negatives == NULL:
-        if not w.next_negatives_ready:
-            _draw_next_negatives(m, w)
-        negatives = w.next_negatives
+        _next_negatives_ready(m, w)
+        negatives = &w.noise_words[w.noise_used]
+        w.noise_used += m.negative
     n_out = _add_output(m, w, n_out, target, &m.syn1neg[target * dim], 1.0)
     for k in range(m.negative):
         word = negatives[k]
         if word != target:
             n_out = _add_output(m, w, n_out, word, &m.syn1neg[word * dim], 0.0)
     if w.fixed_negatives == NULL:
-        _draw_next_negatives(m, w)
+        _next_negatives_ready(m, w)
     return n_out
 
 
@@ -166,6 +175,48 @@ cdef double full_softmax(const Model *m, Worker *w, const float *hidden, float *
     return loss
 
 
+cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
+                               float alpha) noexcept nogil:
+    """`fw_logistic_step` through BLAS: gather the rows into matrices, three sgemm calls,
+    scatter. Kept to measure against the C loop (`Trainer(..., sgemm=True)`, bench/test_micro.py):
+    at word2vec's sizes, a few thousand flops per product, it is 2.5x slower (bench/RESULTS.md)."""
+    cdef int dim = m.dim, b, o
+    cdef float score, weight
+    cdef double loss = 0.0
+    cdef float *g = w.step_scratch
+    for b in range(n_in):
+        memcpy(&w.input_matrix[b * dim], w.inputs[b], dim * sizeof(float))
+    for o in range(n_out):
+        memcpy(&w.output_matrix[o * dim], w.outputs[o], dim * sizeof(float))
+    # Row-major n x dim matrices are column-major dim x n: g[o * n_in + b] = in_b . out_o.
+    sgemm(b"T", b"N", &n_in, &n_out, &dim, &ONEF, w.input_matrix, &dim, w.output_matrix, &dim,
+          &ZEROF, g, &n_in)
+    for o in range(n_out):
+        for b in range(n_in):
+            score = g[o * n_in + b]
+            weight = w.in_weights[b] * w.out_weights[o]
+            g[o * n_in + b] = (w.labels[o] - fw_sigmoid(score)) * alpha * weight
+            if m.compute_loss:
+                loss += weight * fw_neg_log_sigmoid(score if w.labels[o] > 0.5 else -score)
+    # input_grad_b += sum_o g[o][b] out_o, then output step_o = sum_b g[o][b] in_b.
+    sgemm(b"N", b"T", &dim, &n_in, &n_out, &ONEF, w.output_matrix, &dim, g, &n_in, &ONEF,
+          w.input_grads, &dim)
+    sgemm(b"N", b"N", &dim, &n_out, &n_in, &ONEF, w.input_matrix, &dim, g, &n_in, &ZEROF,
+          w.output_steps, &dim)
+    for o in range(n_out):
+        fw_add_step(dim, &w.output_steps[o * dim], w.outputs[o])
+    return loss
+
+
+cdef inline double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
+                                 float alpha) noexcept nogil:
+    if m.sgemm:
+        return sgemm_logistic_step(m, w, n_in, n_out, alpha)
+    return fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
+                            w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
+                            m.compute_loss)
+
+
 # -------------------------------------------------------------------------------- architectures
 
 cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_context,
@@ -204,24 +255,20 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
     memset(w.input_grads, 0, n_in * dim * sizeof(float))
     if m.hs:
         n_out = hierarchical_softmax_outputs(m, w, target)
-        loss += fw_logistic_step(dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
-                                 w.out_weights, alpha, w.input_grads, w.step_scratch,
-                                 w.input_rows, m.compute_loss)
+        loss += logistic_step(m, w, n_in, n_out, alpha)
     if m.negative:
         n_out = negative_sampling_outputs(m, w, target)
-        loss += fw_logistic_step(dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
-                                 w.out_weights, alpha, w.input_grads, w.step_scratch,
-                                 w.input_rows, m.compute_loss)
+        loss += logistic_step(m, w, n_in, n_out, alpha)
     if m.softmax:
         for b in range(n_in):
             loss += w.in_weights[b] * full_softmax(m, w, w.inputs[b], &w.input_grads[b * d],
                                                    target, alpha * w.in_weights[b])
     if m.sg:
         for b in range(n_in):
-            fw_update_row(dim, 1.0, &w.input_grads[b * d], w.inputs[b])
+            fw_add_step(dim, &w.input_grads[b * d], w.inputs[b])
     else:
         for j in range(n_context):
-            fw_update_row(dim, 1.0, w.input_grads, &m.syn0[context[j] * d])
+            fw_add_step(dim, w.input_grads, &m.syn0[context[j] * d])
     w.loss += loss
     w.predictions += n_in if m.sg else 1
 
@@ -322,11 +369,13 @@ cdef class Trainer:
     """Shared training state: the weight matrices, the sampling tables and the schedule.
 
     The Python layer validates every input once here, so that the kernels can trust indices.
+    `sgemm=True` runs the logistic objectives' dense step through BLAS instead of the C loop:
+    it gives the same updates and is kept only to measure one against the other.
     """
 
     def __init__(self, syn0, syn1neg, syn1, noise_table, keep_threshold, hs_points, hs_codes,
                  hs_offsets, *, bint sg, bint batched, bint cbow_mean, bint hs, bint softmax, int negative,
-                 int window, bint shrink_windows, bint compute_loss):
+                 int window, bint shrink_windows, bint compute_loss, bint sgemm=False):
         from fastw2v._sampling import ALIAS_DTYPE
 
         cdef cnp.ndarray s0 = _checked(syn0, np.float32, "syn0")
@@ -372,6 +421,7 @@ cdef class Trainer:
         self.model.vocab_size = vocab_size
         self.model.sg = sg
         self.model.batched = batched
+        self.model.sgemm = sgemm
         self.model.cbow_mean = cbow_mean
         self.model.hs = hs
         self.model.softmax = softmax
@@ -520,11 +570,15 @@ cdef class WorkerState:
         self.state.output_words = <int32_t *>malloc(outputs * sizeof(int32_t))
         self.state.step_scratch = <float *>malloc(inputs * outputs * sizeof(float))
         self.state.context = <int32_t *>malloc(inputs * sizeof(int32_t))
-        self.state.next_negatives = <int32_t *>malloc((m.negative + 1) * sizeof(int32_t))
+        self.state.noise_words = <int32_t *>malloc((m.negative * NOISE_BATCHES + 1) * sizeof(int32_t))
         self.state.sentence = <int32_t *>malloc(10000 * sizeof(int32_t))
         self.state.sentence_capacity = 10000
         if m.softmax:
             self.state.scores = <float *>malloc(m.vocab_size * sizeof(float))
+        if m.sgemm:
+            self.state.input_matrix = <float *>malloc(inputs * m.dim * sizeof(float))
+            self.state.output_matrix = <float *>malloc(outputs * m.dim * sizeof(float))
+            self.state.output_steps = <float *>malloc(outputs * m.dim * sizeof(float))
         if (self.state.hidden == NULL or self.state.inputs == NULL
                 or self.state.in_weights == NULL or self.state.input_words == NULL
                 or self.state.input_grads == NULL or self.state.input_rows == NULL
@@ -532,8 +586,11 @@ cdef class WorkerState:
                 or self.state.labels == NULL or self.state.out_weights == NULL
                 or self.state.output_words == NULL or self.state.step_scratch == NULL
                 or self.state.context == NULL or self.state.sentence == NULL
-                or self.state.next_negatives == NULL
-                or (m.softmax and self.state.scores == NULL)):
+                or self.state.noise_words == NULL
+                or (m.softmax and self.state.scores == NULL)
+                or (m.sgemm and (self.state.input_matrix == NULL
+                                 or self.state.output_matrix == NULL
+                                 or self.state.output_steps == NULL))):
             raise MemoryError("cannot allocate worker buffers")
 
     def __dealloc__(self):
@@ -549,9 +606,12 @@ cdef class WorkerState:
         free(self.state.output_words)
         free(self.state.step_scratch)
         free(self.state.context)
-        free(self.state.next_negatives)
+        free(self.state.noise_words)
         free(self.state.sentence)
         free(self.state.scores)
+        free(self.state.input_matrix)
+        free(self.state.output_matrix)
+        free(self.state.output_steps)
 
     @property
     def loss(self) -> float:

@@ -30,6 +30,6 @@ cdef inline uint64_t random_below(uint64_t *state, uint64_t bound) noexcept nogi
 cdef inline int32_t draw_alias(const AliasEntry *table, uint64_t size, uint64_t *state) noexcept nogil:
     cdef uint64_t r = next_random(state)
     cdef uint64_t slot = ((r >> 32) * size) >> 32
-    if (r & <uint64_t>0xFFFFFFFF) < table[slot].threshold:
-        return <int32_t>slot
-    return table[slot].alias
+    # A select rather than a branch: the comparison is random, so a branch would mispredict often.
+    cdef int32_t accept = -<int32_t>((r & <uint64_t>0xFFFFFFFF) < table[slot].threshold)
+    return (<int32_t>slot & accept) | (table[slot].alias & ~accept)

@@ -16,6 +16,7 @@ import numpy as np
 
 from fastw2v import _corpus, _kernels, _sampling
 from fastw2v import vocab as vocab_mod
+from fastw2v.corpora import LineSentence
 from fastw2v.keyedvectors import KeyedVectors
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,39 @@ def _check_float(name: str, value: Any, low: float, high: float, low_open: bool 
     return value
 
 
+# (path, size, mtime, inode) -> whether the compiled reader splits that file as str.split() does
+_SPLIT_CHECKS: dict = {}
+
+
+def _line_sentence_file(corpus: Any) -> Optional[str]:
+    """The file behind a `LineSentence` when the compiled corpus-file reader gives exactly its
+    sentences, else None.
+
+    That holds for an uncompressed file read whole, cut at the reader's sentence length, whose
+    text splits on ASCII whitespace exactly as ``str.split()`` splits it once decoded; the last
+    is checked in one pass over the file per version of it. Reading it in C saves the Python
+    decoding and splitting of every line, every epoch.
+    """
+    if type(corpus) is not LineSentence:
+        return None
+    path = corpus.path
+    if path is None or corpus.max_sentence_length != _corpus.MAX_SENTENCE_LENGTH:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    key = (os.path.abspath(path), info.st_size, info.st_mtime_ns, info.st_ino)
+    if key not in _SPLIT_CHECKS:
+        _SPLIT_CHECKS[key] = _corpus.splits_like_str_split(path)
+    if not _SPLIT_CHECKS[key]:
+        return None
+    logger.debug("reading LineSentence file %r with the compiled reader", path)
+    return path
+
+
 class Word2Vec:
     """Train word vectors with skip-gram or CBOW, with gensim 4's API.
 
@@ -78,6 +112,11 @@ class Word2Vec:
       (or the centre word's Huffman path) and are updated together, once per window. Faster at
       equal quality; ``batched=False`` trains pair by pair as word2vec.c does.
     - ``progress``: a tqdm bar while training (None: only when stderr is a terminal).
+    - A `LineSentence` over an uncompressed file is read by the compiled ``corpus_file`` reader
+      (for counting and training) whenever that gives exactly its sentences: the file is valid
+      UTF-8, holds no whitespace beyond ASCII's (such as a no-break space), and the default
+      ``max_sentence_length`` applies. One pass over the file checks this; otherwise it is
+      iterated in Python as usual.
 
     Examples
     --------
@@ -206,6 +245,9 @@ class Word2Vec:
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         corpus_file = self._check_corpus(corpus_iterable, corpus_file)
+        if corpus_file is None and not (self.max_vocab_size and trim_rule):
+            # (The compiled counter prunes by count alone while scanning, without trim_rule.)
+            corpus_file = _line_sentence_file(corpus_iterable)
         start = time.perf_counter()
         if corpus_file is not None:
             scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size, trim_rule)
@@ -388,6 +430,8 @@ class Word2Vec:
         workers = [_kernels.WorkerState(trainer, int(s))
                    for s in seeds.generate_state(self.workers, dtype=np.uint64)]
         self.train_count += 1
+        if corpus_file is None:
+            corpus_file = _line_sentence_file(corpus_iterable)
         vocab_hash = _corpus.VocabHash(self.wv.index_to_key) if corpus_file else None
         ranges = _corpus.file_ranges(corpus_file, self.workers) if corpus_file else None
 

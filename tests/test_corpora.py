@@ -334,3 +334,53 @@ def test_text8_undecodable_bytes_name_file_and_byte_offset(tmp_path):
 )
 def test_simple_tokenize(text, tokens):
     assert simple_tokenize(text) == tokens
+
+
+# --------------------------------------------------- when the compiled reader may stand in
+
+
+def _splits_like_str_split(tmp_path, data: bytes) -> bool:
+    from fastw2v import _corpus
+
+    path = tmp_path / "probe.txt"
+    path.write_bytes(data)
+    return _corpus.splits_like_str_split(str(path))
+
+
+def test_every_whitespace_str_split_knows_beyond_ascii_is_detected(tmp_path):
+    # Enumerated from the running Python, so a new Unicode version cannot slip past.
+    ascii_spaces = set(b" \t\n\r\x0b\x0c")
+    others = [chr(c) for c in range(0x110000) if chr(c).isspace() and c not in ascii_spaces]
+    assert len(others) >= 20
+    for space in others:
+        data = f"one{space}two three\n".encode()
+        assert not _splits_like_str_split(tmp_path, data), hex(ord(space))
+
+
+@pytest.mark.parametrize("text", [
+    "plain ascii words\n", "caf\u00e9 \u2014 \u4e2d\u6587 \U0001f600\n",
+    "\ufeffbom first\r\nwindows line\r\n", "no final newline",
+    "x" * 4096 + " longest kept token\n", ""])
+def test_text_that_splits_the_same_is_accepted(tmp_path, text):
+    assert _splits_like_str_split(tmp_path, text.encode())
+
+
+@pytest.mark.parametrize("data", [b"\xc3", b"caf\xc3 x", b"\x80", b"\xc0\x80", b"\xed\xa0\x80",
+                                  b"\xf4\x90\x80\x80", b"\xff", b"\xe2\x82", b"x" * 4097])
+def test_invalid_utf8_and_overlong_tokens_are_refused(tmp_path, data):
+    assert not _splits_like_str_split(tmp_path, data)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(
+    [b"a", b"word", b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x00", b"\xc2\xa0",
+     b"\xc2\x85", b"\xc3\xa9", b"\xe2\x80\x83", b"\xe2\x80\x94", b"\xe3\x80\x80", b"\xe3\x80\x81",
+     b"\xf0\x9f\x98\x80", b"\xc3", b"\x80", b"\xed\xa0\x80"]), max_size=40))
+def test_acceptance_implies_the_same_tokens_as_str_split(tmp_path, pieces):
+    data = b"".join(pieces)
+    if _splits_like_str_split(tmp_path, data):
+        decoded = [line.decode("utf-8").split() for line in data.split(b"\n")]
+        ascii_split = [[token.decode("utf-8") for token in line.split()]
+                       for line in data.split(b"\n")]
+        assert decoded == ascii_split

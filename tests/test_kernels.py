@@ -16,18 +16,18 @@ def sigmoid(x):
 
 
 def make_trainer(objective, sg, batched=True, cbow_mean=True, negative=3, seed=0,
-                 compute_loss=True, window=3):
+                 compute_loss=True, window=3, dim=DIM, sgemm=False):
     rng = np.random.default_rng(seed)
-    syn0 = (rng.random((VOCAB, DIM)) - 0.5).astype(np.float32)
-    syn1neg = (rng.random((VOCAB, DIM)) - 0.5).astype(np.float32)
-    syn1 = (rng.random((VOCAB, DIM)) - 0.5).astype(np.float32)
+    syn0 = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
+    syn1neg = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
+    syn1 = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
     points, codes, offsets = vocab_mod.huffman_paths(COUNTS)
     trainer = _kernels.Trainer(
         syn0, syn1neg, syn1, _sampling.build_alias_table(COUNTS ** 0.75),
         vocab_mod.keep_thresholds(COUNTS, 0), points, codes, offsets,
         sg=sg, batched=batched, cbow_mean=cbow_mean, hs=objective == "hs",
         softmax=objective == "softmax", negative=negative if objective == "ns" else 0,
-        window=window, shrink_windows=True, compute_loss=compute_loss)
+        window=window, shrink_windows=True, compute_loss=compute_loss, sgemm=sgemm)
     arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "points": points,
               "codes": codes, "offsets": offsets}
     return trainer, _kernels.WorkerState(trainer, 1), arrays
@@ -97,12 +97,20 @@ CASES = [(objective, sg, batched, cbow_mean)
                                         (False, True, True), (False, True, False))]
 
 
-@pytest.mark.parametrize("objective,sg,batched,cbow_mean", CASES)
-def test_step_matches_float64_reference(objective, sg, batched, cbow_mean):
-    trainer, worker, arrays = make_trainer(objective, sg, batched, cbow_mean)
+# Dimensions that take every path of the dense step: 8 one vector; 37 a block of 32, four lanes
+# and one scalar lane. The logistic objectives also run through the sgemm variant of the step.
+STEP_CASES = [case + (dim, sgemm) for case in CASES for dim in (8, 37)
+              for sgemm in ((False, True) if case[0] != "softmax" else (False,))]
+
+
+@pytest.mark.parametrize("objective,sg,batched,cbow_mean,dim,sgemm", STEP_CASES)
+def test_step_matches_float64_reference(objective, sg, batched, cbow_mean, dim, sgemm):
+    trainer, worker, arrays = make_trainer(objective, sg, batched, cbow_mean, dim=dim,
+                                           sgemm=sgemm)
     # A repeated context word, a repeated negative and a negative equal to the target
-    # exercise the merging and dropping rules.
-    context = [1, 4, 4, 7] if (batched or not sg) else [4]
+    # exercise the merging and dropping rules; five distinct context words fill a block of
+    # four scores and one more.
+    context = [1, 4, 4, 7, 8, 9] if (batched or not sg) else [4]
     target, alpha, negatives = 2, 0.05, [5, 2, 5]
     expected_syn0, expected_out, expected_loss = reference_step(
         arrays, objective, sg, cbow_mean, context, target, alpha, negatives)

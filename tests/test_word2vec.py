@@ -91,6 +91,29 @@ def test_corpus_file_and_line_sentence_agree_on_the_vocabulary(corpus_path):
     assert from_file.corpus_count == from_lines.corpus_count
 
 
+def test_line_sentence_over_a_plain_file_is_read_by_the_compiled_reader(corpus_path):
+    # Same seed, one worker: the LineSentence model equals the corpus_file model bit for bit,
+    # which it can only do if it read the file the same way, in the same order.
+    params = dict(vector_size=16, min_count=1, workers=1, epochs=2, seed=5)
+    from_file = Word2Vec(corpus_file=str(corpus_path), **params)
+    from_lines = Word2Vec(LineSentence(str(corpus_path)), **params)
+    assert from_lines.corpus_count == from_file.corpus_count
+    assert np.array_equal(from_lines.wv.vectors, from_file.wv.vectors)
+
+
+def test_line_sentence_with_unicode_whitespace_keeps_str_split_tokens(tmp_path):
+    # A no-break space splits tokens for str.split() but not for an ASCII reader, so this file
+    # must be read in Python: its vocabulary is that of the token lists LineSentence yields.
+    path = tmp_path / "nbsp.txt"
+    path.write_text("caf\u00e9 au\u00a0lait\u2003noir\n" * 50 + "x\x1cy z\n" * 50,
+                    encoding="utf-8")
+    model = Word2Vec(LineSentence(str(path)), vector_size=8, min_count=1, workers=2, epochs=1)
+    expected = Word2Vec(list(LineSentence(str(path))), vector_size=8, min_count=1, epochs=1)
+    assert sorted(model.wv.index_to_key) == sorted(expected.wv.index_to_key)
+    assert "lait" in model.wv and "au\u00a0lait" not in model.wv
+    assert model.corpus_total_words == expected.corpus_total_words == 50 * 4 + 50 * 3
+
+
 def test_single_worker_training_is_bit_identical_across_processes(tmp_path, corpus_path):
     script = (
         "import sys, numpy as np\n"
