@@ -2,6 +2,7 @@
 
     python bench/scaling.py workers --mode file --pairs 3      # workers=1 vs workers=2, alternating
     python bench/scaling.py growth                             # 30 MB, 100 MB, 300 MB corpora
+    python bench/scaling.py growth --max-final-vocab 28000     # the same, vocabulary held fixed
     python bench/scaling.py modes --pairs 3                    # corpus_file vs iterable vs list
 
 Each run is a fresh process (compare.py's child runner), with the standard run's settings.
@@ -20,9 +21,10 @@ from pathlib import Path
 import compare
 
 
-def _run(mode: str, corpus: Path, workers: int, scratch: Path, tag: str) -> dict:
+def _run(mode: str, corpus: Path, workers: int, scratch: Path, tag: str,
+         extra: dict | None = None) -> dict:
     params = dict(compare.PRESETS["sg-ns"], workers=workers)
-    spec = {"program": "fastw2v", "params": params, "extra": {}, "mode": mode,
+    spec = {"program": "fastw2v", "params": params, "extra": extra or {}, "mode": mode,
             "corpus": str(corpus), "evaluate": False,
             "result_path": str(scratch / f"{tag}.json")}
     result = compare._spawn(spec)
@@ -76,8 +78,10 @@ def growth(args: argparse.Namespace, corpus: Path, scratch: Path) -> dict:
     sizes["300MB"] = tripled
     runs = []
     for name, path in sizes.items():
-        run = _run("file", path, 2, scratch, f"growth-{name}")
+        extra = {"max_final_vocab": args.max_final_vocab} if args.max_final_vocab else None
+        run = _run("file", path, 2, scratch, f"growth-{name}", extra)
         run["size"] = name
+        run["max_final_vocab"] = args.max_final_vocab
         runs.append(run)
         print(f"{name}: {run['corpus_words']:,} words, {run['train_seconds']:.1f} s training, "
               f"{1e9 * run['train_seconds'] / (run['corpus_words'] * 5):.1f} ns/word, "
@@ -91,6 +95,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=compare.MODES, default="file")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--corpus", type=Path, default=compare.DEFAULT_CORPUS)
+    parser.add_argument("--max-final-vocab", type=int, default=None,
+                        help="growth: hold the vocabulary to this many words at every size, so "
+                             "that memory is measured against corpus size alone")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     corpus = compare._prepare_corpus(args.corpus, compare.DEFAULT_CACHE, None)

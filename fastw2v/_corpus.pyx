@@ -53,6 +53,8 @@ MAX_SENTENCE_LENGTH = MAX_SENTENCE
 cdef enum:
     MAX_TOKEN_BYTES = 4096
     READ_CHUNK = 1 << 20
+    # How far past a worker's nominal start `file_ranges` looks for the next newline.
+    PROBE_BYTES = 1 << 16
 
 
 def encode_sentences(list sentences, dict key_to_index, Py_ssize_t first_index=0):
@@ -244,7 +246,7 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
         fclose(f)
 
 
-def file_ranges(path, int workers, int64_t probe_bytes=1 << 16):
+def file_ranges(path, int workers, int64_t probe_bytes=PROBE_BYTES):
     """Split a corpus file into `workers` byte ranges that start right after a newline, or after
     whitespace if no newline is near (one-line corpora), so that no token is cut in two."""
     size = os.path.getsize(path)
@@ -476,20 +478,22 @@ cdef inline bint _is_unicode_space(uint32_t code_point) noexcept nogil:
             or code_point == 0x202F or code_point == 0x205F or code_point == 0x3000)
 
 
-def splits_like_str_split(path) -> bool:
-    """Whether this file's tokens, read by the compiled reader, are exactly what decoding each
+def splits_like_str_split(path, int64_t max_line_bytes=PROBE_BYTES - 1) -> bool:
+    """Whether this file's sentences, read by the compiled reader, are exactly what decoding each
     line as UTF-8 and calling ``str.split()`` gives (LineSentence's rule).
 
     True when the file is valid UTF-8 (the strict decoder's rules: no overlong forms, no
     surrogates, nothing above U+10FFFF), holds no whitespace that str.split() knows and ASCII
     tokenisation does not (U+001C to U+001F, U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028,
-    U+2029, U+202F, U+205F, U+3000), and no token longer than the reader keeps.
+    U+2029, U+202F, U+205F, U+3000), no token longer than the reader keeps, and no line longer
+    than `max_line_bytes`: `file_ranges` then finds a newline near every worker's nominal start,
+    so each worker's range starts at a line.
     """
     cdef bytes encoded_path = os.fsencode(path)
     cdef const char *c_path = encoded_path
     cdef FILE *f
     cdef uint8_t *chunk
-    cdef int64_t got, i, token_length = 0
+    cdef int64_t got, i, token_length = 0, line_length = 0
     cdef int need = 0
     cdef uint32_t code_point = 0
     cdef uint8_t c, low = 0x80, high = 0xBF
@@ -538,6 +542,13 @@ def splits_like_str_split(path) -> bool:
                 else:
                     same = False
                     break
+                if c == 10:
+                    line_length = 0
+                else:
+                    line_length += 1
+                    if line_length > max_line_bytes:
+                        same = False
+                        break
                 if _is_space(c):
                     token_length = 0
                 else:

@@ -61,7 +61,7 @@ def _check_float(name: str, value: Any, low: float, high: float, low_open: bool 
     return value
 
 
-# (path, size, mtime, inode) -> whether the compiled reader splits that file as str.split() does
+# Which versions of which files the compiled reader splits as str.split() does.
 _SPLIT_CHECKS: dict = {}
 
 
@@ -70,9 +70,10 @@ def _line_sentence_file(corpus: Any) -> Optional[str]:
     sentences, else None.
 
     That holds for an uncompressed file read whole, cut at the reader's sentence length, whose
-    text splits on ASCII whitespace exactly as ``str.split()`` splits it once decoded; the last
-    is checked in one pass over the file per version of it. Reading it in C saves the Python
-    decoding and splitting of every line, every epoch.
+    text splits on ASCII whitespace exactly as ``str.split()`` splits it once decoded, with lines
+    short enough for every worker's byte range to start at a line; the last two are checked in
+    one pass over the file per version of it. Reading it in C saves the Python decoding and
+    splitting of every line, every epoch.
     """
     if type(corpus) is not LineSentence:
         return None
@@ -81,13 +82,15 @@ def _line_sentence_file(corpus: Any) -> Optional[str]:
         return None
     try:
         info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        if key not in _SPLIT_CHECKS:
+            if len(_SPLIT_CHECKS) >= 64:
+                _SPLIT_CHECKS.clear()
+            _SPLIT_CHECKS[key] = _corpus.splits_like_str_split(path)
     except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    key = (os.path.abspath(path), info.st_size, info.st_mtime_ns, info.st_ino)
-    if key not in _SPLIT_CHECKS:
-        _SPLIT_CHECKS[key] = _corpus.splits_like_str_split(path)
+        return None  # iterating the LineSentence raises the error, with its own message
     if not _SPLIT_CHECKS[key]:
         return None
     logger.debug("reading LineSentence file %r with the compiled reader", path)
@@ -245,8 +248,8 @@ class Word2Vec:
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         corpus_file = self._check_corpus(corpus_iterable, corpus_file)
-        if corpus_file is None and not (self.max_vocab_size and trim_rule):
-            # (The compiled counter prunes by count alone while scanning, without trim_rule.)
+        if corpus_file is None and not self.max_vocab_size:
+            # (With max_vocab_size, the compiled counter prunes at other moments of the scan.)
             corpus_file = _line_sentence_file(corpus_iterable)
         start = time.perf_counter()
         if corpus_file is not None:
@@ -461,6 +464,9 @@ class Word2Vec:
                             "iterable such as a list or LineSentence")
                 elapsed = time.perf_counter() - epoch_start
                 raw = trainer.words_done - raw_before
+                if corpus_file is not None and raw == 0 and not trainer.stop_requested:
+                    raise ValueError(f"corpus file {corpus_file!r} has no words to train on "
+                                     "(was it emptied since the vocabulary was built?)")
                 effective = sum(w.words_trained for w in workers)
                 effective_total += effective
                 raw_total += raw

@@ -360,13 +360,17 @@ def test_every_whitespace_str_split_knows_beyond_ascii_is_detected(tmp_path):
 @pytest.mark.parametrize("text", [
     "plain ascii words\n", "caf\u00e9 \u2014 \u4e2d\u6587 \U0001f600\n",
     "\ufeffbom first\r\nwindows line\r\n", "no final newline",
-    "x" * 4096 + " longest kept token\n", ""])
+    "x" * 4096 + " longest kept token\n", "",
+    # the first and last of each UTF-8 length's ranges (continuation ranges reset after them)
+    "\u0080 \u07ff \u0800 \ud7ff \ue000 \uffff \U00010000 \U0010ffff\n"])
 def test_text_that_splits_the_same_is_accepted(tmp_path, text):
     assert _splits_like_str_split(tmp_path, text.encode())
 
 
 @pytest.mark.parametrize("data", [b"\xc3", b"caf\xc3 x", b"\x80", b"\xc0\x80", b"\xed\xa0\x80",
-                                  b"\xf4\x90\x80\x80", b"\xff", b"\xe2\x82", b"x" * 4097])
+                                  b"\xf4\x90\x80\x80", b"\xff", b"\xe2\x82", b"x" * 4097,
+                                  b"\xe0\x80\x80", b"\xf0\x80\x80\x80", b"\xf5\x80\x80\x80",
+                                  b"word " * 13108 + b"\n"])
 def test_invalid_utf8_and_overlong_tokens_are_refused(tmp_path, data):
     assert not _splits_like_str_split(tmp_path, data)
 
@@ -384,3 +388,17 @@ def test_acceptance_implies_the_same_tokens_as_str_split(tmp_path, pieces):
         ascii_split = [[token.decode("utf-8") for token in line.split()]
                        for line in data.split(b"\n")]
         assert decoded == ascii_split
+
+
+def test_state_carries_across_the_checks_read_chunks(tmp_path):
+    # The check reads 1 MiB at a time: a character and a token that straddle the boundary.
+    chunk = 1 << 20
+    euro = "\u20ac".encode()  # three bytes
+    straddling_char = b"a\n" * ((chunk - 1) // 2) + b"x" + euro + b" end\n"
+    assert _splits_like_str_split(tmp_path, straddling_char)
+    # The same, with the character's first byte alone before the boundary and no follow-up.
+    assert not _splits_like_str_split(tmp_path, straddling_char[: chunk + 1])
+    token = b"t" * 4096
+    straddling_token = b"a\n" * ((chunk - 2048) // 2) + token + b"\n"
+    assert _splits_like_str_split(tmp_path, straddling_token)
+    assert not _splits_like_str_split(tmp_path, straddling_token[:-1] + b"t\n")

@@ -98,8 +98,9 @@ CASES = [(objective, sg, batched, cbow_mean)
 
 
 # Dimensions that take every path of the dense step: 8 one vector; 37 a block of 32, four lanes
-# and one scalar lane. The logistic objectives also run through the sgemm variant of the step.
-STEP_CASES = [case + (dim, sgemm) for case in CASES for dim in (8, 37)
+# and one scalar lane; 45 a block of 32, one vector of 8, four lanes and one scalar lane.
+# The logistic objectives also run through the sgemm variant of the step.
+STEP_CASES = [case + (dim, sgemm) for case in CASES for dim in (8, 37, 45)
               for sgemm in ((False, True) if case[0] != "softmax" else (False,))]
 
 

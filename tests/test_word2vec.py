@@ -91,14 +91,68 @@ def test_corpus_file_and_line_sentence_agree_on_the_vocabulary(corpus_path):
     assert from_file.corpus_count == from_lines.corpus_count
 
 
-def test_line_sentence_over_a_plain_file_is_read_by_the_compiled_reader(corpus_path):
-    # Same seed, one worker: the LineSentence model equals the corpus_file model bit for bit,
-    # which it can only do if it read the file the same way, in the same order.
-    params = dict(vector_size=16, min_count=1, workers=1, epochs=2, seed=5)
-    from_file = Word2Vec(corpus_file=str(corpus_path), **params)
+def test_line_sentence_over_a_plain_file_is_read_by_the_compiled_reader(
+        corpus_path, monkeypatch):
+    from fastw2v import _corpus
+
+    calls = []
+    for name in ("count_file_words", "train_file_range"):
+        original = getattr(_corpus, name)
+        monkeypatch.setattr(_corpus, name, lambda *a, _f=original, _n=name: (
+            calls.append(_n), _f(*a))[1])
+    params = dict(vector_size=24, window=3, min_count=1, workers=2, epochs=5, seed=3)
     from_lines = Word2Vec(LineSentence(str(corpus_path)), **params)
-    assert from_lines.corpus_count == from_file.corpus_count
-    assert np.array_equal(from_lines.wv.vectors, from_file.wv.vectors)
+    assert calls.count("count_file_words") == 1
+    assert calls.count("train_file_range") == 2 * 5  # two workers, five epochs
+    expected = Word2Vec(list(LineSentence(str(corpus_path))), **params)
+    assert from_lines.wv.index_to_key == expected.wv.index_to_key
+    assert from_lines.corpus_count == expected.corpus_count
+    assert from_lines.corpus_total_words == expected.corpus_total_words
+    assert group_precision(from_lines.wv) >= 0.9
+
+
+def test_line_sentences_the_compiled_reader_would_change_are_iterated(tmp_path, corpus_path):
+    import gzip
+
+    from fastw2v.word2vec import _line_sentence_file
+
+    class Lowered(LineSentence):
+        def __iter__(self):
+            return ([token.lower() for token in s] for s in super().__iter__())
+
+    packed = tmp_path / "planted.txt.gz"
+    packed.write_bytes(gzip.compress(corpus_path.read_bytes()))
+    long_line = tmp_path / "long_line.txt"
+    long_line.write_text("word " * 20_000 + "\n")  # 100 kB: past the range splitter's probe
+    assert _line_sentence_file(LineSentence(str(corpus_path))) == str(corpus_path)
+    for corpus in (LineSentence(str(corpus_path), limit=100), LineSentence(str(packed)),
+                   Lowered(str(corpus_path)), LineSentence(str(long_line)),
+                   LineSentence(str(corpus_path), max_sentence_length=7),
+                   list(LineSentence(str(corpus_path)))):
+        assert _line_sentence_file(corpus) is None
+
+
+def test_max_vocab_size_scan_of_a_line_sentence_matches_its_sentences(tmp_path):
+    # The compiled counter prunes by token, Python by sentence: with a cap, Python's must count.
+    path = tmp_path / "cap.txt"
+    path.write_text("a b c\nd e a\nf a b\n" * 3)
+    from_lines = Word2Vec(vector_size=8, min_count=1, max_vocab_size=3)
+    from_lines.build_vocab(LineSentence(str(path)))
+    from_list = Word2Vec(vector_size=8, min_count=1, max_vocab_size=3)
+    from_list.build_vocab(list(LineSentence(str(path))))
+    assert from_lines.wv.index_to_key == from_list.wv.index_to_key
+    assert [from_lines.wv.get_vecattr(w, "count") for w in from_lines.wv.index_to_key] == [
+        from_list.wv.get_vecattr(w, "count") for w in from_list.wv.index_to_key]
+
+
+def test_a_corpus_file_emptied_after_build_vocab_is_an_error(tmp_path):
+    path = tmp_path / "soon_empty.txt"
+    path.write_text("one two three\n" * 100)
+    model = Word2Vec(vector_size=8, min_count=1, workers=2)
+    model.build_vocab(corpus_file=str(path))
+    path.write_text("   \n")
+    with pytest.raises(ValueError, match="no words to train on"):
+        model.train(corpus_file=str(path), total_words=300, epochs=1)
 
 
 def test_line_sentence_with_unicode_whitespace_keeps_str_split_tokens(tmp_path):
