@@ -11,9 +11,9 @@
  * blocked: scores four at a time against one loaded row, and each updated row 32 floats at a
  * time in four independent sums, so that no multiply-add waits on the one before. Measured
  * against the same step through three sgemm calls, which pays BLAS's call overhead on products
- * of a few thousand flops: the loop is 2.5x faster (bench/RESULTS.md). On x86-64 with GCC or
- * Clang the step is compiled twice, for the x86-64 baseline and for x86-64-v3 (AVX2 + FMA), and
- * the loader picks the one the CPU runs, so a portable build still uses the wide registers.
+ * of a few thousand flops: the loop is 2 to 2.5x faster (bench/RESULTS.md). On x86-64 with GCC
+ * or Clang the step is compiled twice, for the x86-64 baseline and for x86-64-v3 (AVX2 + FMA),
+ * and the loader picks the one the CPU runs, so a portable build still uses the wide registers.
  */
 #ifndef FASTW2V_DENSE_H
 #define FASTW2V_DENSE_H

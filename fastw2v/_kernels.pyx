@@ -178,8 +178,9 @@ cdef double full_softmax(const Model *m, Worker *w, const float *hidden, float *
 cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
                                float alpha) noexcept nogil:
     """`fw_logistic_step` through BLAS: gather the rows into matrices, three sgemm calls,
-    scatter. Kept to measure against the C loop (`Trainer(..., sgemm=True)`, bench/test_micro.py):
-    at word2vec's sizes, a few thousand flops per product, it is 2.5x slower (bench/RESULTS.md)."""
+    scatter. Kept to measure against the C loop (`Trainer(..., sgemm=True)`,
+    bench/test_micro.py): at word2vec's sizes, a few thousand flops per product, it is 2 to 2.5x
+    slower (bench/RESULTS.md)."""
     cdef int dim = m.dim, b, o
     cdef float score, weight
     cdef double loss = 0.0
