@@ -164,6 +164,24 @@ cdef class VocabHash:
         return self.lookup(<const uint8_t *>(<bytes>data), len(data))
 
 
+cdef FILE *_open_corpus(path) except NULL:
+    """Open a corpus file for binary reading; the error names the file."""
+    cdef bytes encoded_path = os.fsencode(path)
+    cdef FILE *f = fopen(encoded_path, "rb")
+    if f == NULL:
+        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
+    return f
+
+
+cdef uint8_t *_read_buffer(FILE *f) except NULL:
+    """A READ_CHUNK-byte buffer for reading `f`; closes `f` if there is no memory for it."""
+    cdef uint8_t *chunk = <uint8_t *>malloc(READ_CHUNK)
+    if chunk == NULL:
+        fclose(f)
+        raise MemoryError("cannot allocate a read buffer")
+    return chunk
+
+
 cdef inline bint _is_space(uint8_t c) noexcept nogil:
     return c == 32 or 9 <= c <= 13
 
@@ -226,15 +244,11 @@ cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE
 def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
                      int64_t start, int64_t end) -> None:
     """Train on bytes [start, end) of the corpus file; both ends must be line or token bounds."""
-    cdef bytes encoded_path = os.fsencode(path)
-    cdef const char *c_path = encoded_path
     cdef FILE *f
     cdef int status
     if end <= start:
         return
-    f = fopen(c_path, "rb")
-    if f == NULL:
-        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
+    f = _open_corpus(path)
     try:
         if fw_seek(f, start) != 0:
             raise OSError(f"cannot seek to byte {start} of {os.fspath(path)!r}")
@@ -415,8 +429,6 @@ def count_file_words(path, int64_t max_vocab_size=0, int64_t max_sentence_length
     order. With max_vocab_size, entries seen fewer than min_reduce times are dropped each time
     the table grows past it, and min_reduce rises by one (word2vec.c's ReduceVocab).
     """
-    cdef bytes encoded_path = os.fsencode(path)
-    cdef const char *c_path = encoded_path
     cdef _WordCounter counter = _WordCounter()
     cdef FILE *f
     cdef uint8_t *chunk
@@ -425,13 +437,8 @@ def count_file_words(path, int64_t max_vocab_size=0, int64_t max_sentence_length
     cdef int64_t min_reduce = 1
     cdef bint failed = False, at_end
     cdef uint8_t c
-    f = fopen(c_path, "rb")
-    if f == NULL:
-        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
-    chunk = <uint8_t *>malloc(READ_CHUNK)
-    if chunk == NULL:
-        fclose(f)
-        raise MemoryError("cannot allocate a read buffer")
+    f = _open_corpus(path)
+    chunk = _read_buffer(f)
     try:
         with nogil:
             while not failed:
@@ -489,8 +496,6 @@ def splits_like_str_split(path, int64_t max_line_bytes=PROBE_BYTES - 1) -> bool:
     than `max_line_bytes`: `file_ranges` then finds a newline near every worker's nominal start,
     so each worker's range starts at a line.
     """
-    cdef bytes encoded_path = os.fsencode(path)
-    cdef const char *c_path = encoded_path
     cdef FILE *f
     cdef uint8_t *chunk
     cdef int64_t got, i, token_length = 0, line_length = 0
@@ -498,13 +503,8 @@ def splits_like_str_split(path, int64_t max_line_bytes=PROBE_BYTES - 1) -> bool:
     cdef uint32_t code_point = 0
     cdef uint8_t c, low = 0x80, high = 0xBF
     cdef bint same = True
-    f = fopen(c_path, "rb")
-    if f == NULL:
-        raise OSError(f"cannot open corpus file {os.fspath(path)!r}")
-    chunk = <uint8_t *>malloc(READ_CHUNK)
-    if chunk == NULL:
-        fclose(f)
-        raise MemoryError("cannot allocate a read buffer")
+    f = _open_corpus(path)
+    chunk = _read_buffer(f)
     with nogil:
         while same:
             got = fread(chunk, 1, READ_CHUNK, f)
