@@ -12,7 +12,12 @@ compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 if os.environ.get("FASTW2V_NATIVE") == "1":
     compile_args.append("-march=native")
 
-MODULES = ["_sampling", "_kernels", "_corpus"]
+MODULES = ["_sampling", "_kernels", "_corpus", "_count"]
+# FASTW2V_SGEMM=1 compiles the sgemm variant of the dense step in, to measure it against the C
+# loop (bench/test_micro.py); shipped builds never take that branch.
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if os.environ.get("FASTW2V_SGEMM") == "1":
+    macros.append(("FW_SGEMM_STEP", "1"))
 
 extensions = [
     Extension(
@@ -20,7 +25,7 @@ extensions = [
         [f"fastw2v/{name}.pyx"],
         include_dirs=[numpy.get_include(), "fastw2v"],
         extra_compile_args=compile_args,
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=macros,
     )
     for name in MODULES
 ]

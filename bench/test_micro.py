@@ -7,8 +7,9 @@ draws/s and words/s follow from the mean. Not tests: nothing here asserts speed.
 import numpy as np
 import pytest
 
-from fastw2v import _corpus, _kernels, _sampling
-from fastw2v import vocab as vocab_mod
+from fastw2v import _corpus, _kernels, _objectives, _sampling
+from fastw2v import _vocab as vocab_mod
+from fastw2v._config import TrainingConfig
 
 VOCAB = 50_000
 DIM = 100
@@ -29,14 +30,13 @@ def zipf_ids(zipf_counts):
 def make_trainer(counts, sg, batched=True, hs=False, negative=5, sgemm=False):
     rng = np.random.default_rng(1)
     syn0 = ((rng.random((VOCAB, DIM), dtype=np.float32) - 0.5) / DIM)
-    syn1neg = np.zeros((VOCAB, DIM), dtype=np.float32)
-    syn1 = np.zeros((VOCAB, DIM), dtype=np.float32)
-    points, codes, offsets = vocab_mod.huffman_paths(counts) if hs else (None, None, None)
-    trainer = _kernels.Trainer(
-        syn0, syn1neg, syn1, _sampling.build_alias_table(counts ** 0.75),
-        vocab_mod.keep_thresholds(counts, 1e-4), points, codes, offsets, sg=sg,
-        batched=batched, cbow_mean=True, hs=hs, softmax=False, negative=negative, window=5,
-        shrink_windows=True, compute_loss=False, sgemm=sgemm)
+    if sgemm != _kernels.SGEMM_STEP:
+        pytest.skip("the sgemm step is measured in a build with FASTW2V_SGEMM=1" if sgemm else
+                    "this build runs the sgemm step")
+    config = TrainingConfig(sg=sg, batched=batched, hs=hs, negative=negative, window=5,
+                            vector_size=DIM)
+    trainer = _kernels.Trainer(config, syn0, vocab_mod.keep_thresholds(counts, 1e-4),
+                               _objectives.objectives_for(config, counts))
     trainer.set_schedule(0.025, 0.025, 1)
     return trainer, _kernels.WorkerState(trainer, 3)
 

@@ -1,37 +1,64 @@
-# The training kernels' shared state, cimported by the corpus readers that feed them.
+# The training kernels' shared state, cimported by the corpus readers that feed them and by any
+# compiled module that adds an objective (one ObjectiveStep function, handed over in a capsule).
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 from fastw2v._sampling cimport AliasEntry
 
+# How many objectives one model trains at once (hierarchical softmax and negative sampling
+# together is the most any setting asks for).
+cdef enum:
+    MAX_OBJECTIVES = 4
 
-cdef struct Model:
-    # Parameters, written by every worker without locks (Hogwild).
-    float *syn0
-    float *syn1neg
-    float *syn1
-    int dim
-    int vocab_size
-    # Architecture and objectives.
-    bint sg
-    bint batched
-    bint sgemm
-    bint cbow_mean
-    bint hs
-    bint softmax
+
+cdef struct Model
+cdef struct Worker
+cdef struct ObjectiveTable
+
+# One objective's part of a prediction: score the target from the step's n_in inputs
+# (w.inputs, w.in_weights), add the inputs' steps to w.input_grads, update the objective's own
+# output rows; returns the loss when m.compute_loss.
+ctypedef double (*ObjectiveStep)(const Model *m, Worker *w, const ObjectiveTable *table,
+                                 int n_in, int32_t target, float alpha) noexcept nogil
+
+
+cdef struct ObjectiveTable:
+    # What an objective hands the compiled trainer: its step and its tables.
+    ObjectiveStep step
+    # Its output weights, one row of `dim` floats per output unit.
+    float *output
+    # Output rows one prediction scores at most (sizes the workers' output buffers).
+    int max_outputs
+    # Negative sampling: noise words per prediction, drawn from an alias table.
     int negative
-    int window
-    bint shrink_windows
-    bint compute_loss
-    # Negative sampling: alias table over the noise distribution.
     const AliasEntry *noise
     uint64_t noise_size
     # Hierarchical softmax: word w's path is points/codes[offsets[w]:offsets[w + 1]].
     const int32_t *hs_points
     const uint8_t *hs_codes
     const int64_t *hs_offsets
-    int max_outputs
+    # Floats of per-worker scratch the step needs (the full softmax's scores).
+    int64_t scratch_floats
+
+
+cdef struct Model:
+    # Input weights, written by every worker without locks (Hogwild).
+    float *syn0
+    int dim
+    int vocab_size
+    # Architecture.
+    bint sg
+    bint batched
+    bint cbow_mean
+    int window
+    bint shrink_windows
+    bint compute_loss
+    # Objectives, run in this order for every prediction.
+    ObjectiveTable objectives[MAX_OBJECTIVES]
+    int n_objectives
+    # Output rows indexed by the target word (negative sampling's), fetched one word ahead.
+    const float *target_rows
     # Subsampling: keep word w when 32 random bits fall below keep_threshold[w] (2**32 = always).
     const uint64_t *keep_threshold
     # Learning-rate schedule, shared by all workers through one atomic word counter.
@@ -57,11 +84,13 @@ cdef struct Worker:
     float *out_weights
     int32_t *output_words
     float *step_scratch
-    # The sgemm variant of the dense step: the rows gathered into matrices, and output steps.
+    # The sgemm variant of the dense step (built with FASTW2V_SGEMM=1 only): the rows gathered
+    # into matrices, and the output steps.
     float *input_matrix
     float *output_matrix
     float *output_steps
-    float *scores
+    # Scratch of the objectives that ask for it (ObjectiveTable.scratch_floats).
+    float *scratch
     int32_t *context
     int32_t *sentence
     int64_t sentence_capacity
@@ -76,8 +105,11 @@ cdef struct Worker:
     int64_t words_trained
 
 
+cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
+                          float alpha) noexcept nogil
 cdef float current_alpha(const Model *m) noexcept nogil
-cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t n, float alpha) noexcept nogil
+cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t n,
+                         float alpha) noexcept nogil
 cdef int64_t add_words_done(const Model *m, int64_t raw_words) noexcept nogil
 cdef bint stop_requested(const Model *m) noexcept nogil
 cdef int reserve_sentence(Worker *w, int64_t length) noexcept nogil
@@ -88,7 +120,10 @@ cdef class Trainer:
     cdef object _keep_alive
     cdef cnp.ndarray _words_done
     cdef cnp.ndarray _stop
+    cdef _add_objective(self, ObjectiveTable *t, objective, cnp.ndarray syn0)
+    cdef int _negative(self)
 
 
 cdef class WorkerState:
     cdef Worker state
+    cdef void *_block

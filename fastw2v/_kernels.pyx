@@ -2,11 +2,12 @@
 
 An *architecture* decides what the inputs of a prediction are and where their steps go:
 skip-gram predicts the centre word from context rows, CBOW from the mean (or sum) of the
-window's rows. Both go through `predict`. A logistic *objective* lists the output rows that
-score the target: negative sampling the target and its noise words, hierarchical softmax the
-inner nodes of the target's Huffman path. The dense step over inputs x outputs lives in
-`_dense.h`. The exact full softmax is its own function, built on BLAS matrix-vector products.
-A new objective is one function and one line in `predict`.
+window's rows. Both go through `predict`, which hands the inputs to each objective in turn.
+An *objective* is one `ObjectiveStep` function: a logistic one lists the output rows that
+score the target (negative sampling the target and its noise words, hierarchical softmax the
+inner nodes of the target's Huffman path) and runs the dense step of `_dense.h` over them; the
+exact full softmax is built on BLAS matrix-vector products. A new objective is one such
+function, exported in a capsule, and one class in `_objectives.py` that owns its tables.
 
 Updates follow the word2vec papers and the derivations the project was designed from; for an
 input h, target t and learning rate a:
@@ -23,8 +24,9 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport expf, log
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport sgemm, sgemv, sger, sscal
 
@@ -56,6 +58,12 @@ cdef extern from *:
     int64_t fw_atomic_load(int64_t *p) nogil
     int fw_atomic_load_int(int *p) nogil
 
+cdef extern from *:
+    """
+    static const char FW_STEP_CAPSULE[] = "fastw2v._kernels.ObjectiveStep";
+    """
+    const char *FW_STEP_CAPSULE
+
 cdef extern from "_dense.h":
     void fw_init_sigmoid() nogil
     double fw_logistic_step(int dim, int n_in, float *const *inputs, const float *in_weights,
@@ -77,8 +85,10 @@ fw_init_sigmoid()
 
 
 # ----------------------------------------------------------------------------------- objectives
-# A logistic objective lists the output rows that score the target (with labels and merged
-# duplicate weights); `predict` runs the dense step over them.
+# Each objective is one ObjectiveStep function, handed to Python in a capsule (the `*_STEP`
+# names below) that its class in `_objectives.py` passes to the Trainer. A logistic objective
+# lists the output rows that score the target, with labels and merged duplicate weights, and
+# runs the shared dense step over them.
 
 cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, float *row,
                             float label) noexcept nogil:
@@ -101,20 +111,22 @@ cdef enum:
     NOISE_BATCHES = 64
 
 
-cdef inline void _next_negatives_ready(const Model *m, Worker *w) noexcept nogil:
+cdef inline void _next_negatives_ready(const Model *m, Worker *w,
+                                       const ObjectiveTable *t) noexcept nogil:
     # Called after a step has taken its negatives: make sure the next step's are in the buffer
     # and ask for their rows, random and mostly out of cache, while the current step computes.
     cdef int k
-    if w.noise_used + m.negative > w.noise_count:
-        for k in range(m.negative * NOISE_BATCHES):
-            w.noise_words[k] = draw_alias(m.noise, m.noise_size, &w.rng)
+    if w.noise_used + t.negative > w.noise_count:
+        for k in range(t.negative * NOISE_BATCHES):
+            w.noise_words[k] = draw_alias(t.noise, t.noise_size, &w.rng)
         w.noise_used = 0
-        w.noise_count = m.negative * NOISE_BATCHES
-    for k in range(w.noise_used, w.noise_used + m.negative):
-        fw_prefetch_row(&m.syn1neg[<int64_t>w.noise_words[k] * m.dim], m.dim)
+        w.noise_count = t.negative * NOISE_BATCHES
+    for k in range(w.noise_used, w.noise_used + t.negative):
+        fw_prefetch_row(&t.output[<int64_t>w.noise_words[k] * m.dim], m.dim)
 
 
-cdef int negative_sampling_outputs(const Model *m, Worker *w, int32_t target) noexcept nogil:
+cdef double negative_sampling_step(const Model *m, Worker *w, const ObjectiveTable *t,
+                                   int n_in, int32_t target, float alpha) noexcept nogil:
     """The target with label 1 and `negative` noise words with label 0; a draw equal to the
     target is dropped and repeated draws are merged into one row of higher weight."""
     cdef int k, n_out = 0
@@ -122,39 +134,42 @@ cdef int negative_sampling_outputs(const Model *m, Worker *w, int32_t target) no
     cdef int64_t dim = m.dim
     cdef const int32_t *negatives = w.fixed_negatives
     if negatives == NULL:
-        _next_negatives_ready(m, w)
+        _next_negatives_ready(m, w, t)
         negatives = &w.noise_words[w.noise_used]
-        w.noise_used += m.negative
-    n_out = _add_output(m, w, n_out, target, &m.syn1neg[target * dim], 1.0)
-    for k in range(m.negative):
+        w.noise_used += t.negative
+    n_out = _add_output(m, w, n_out, target, &t.output[target * dim], 1.0)
+    for k in range(t.negative):
         word = negatives[k]
         if word != target:
-            n_out = _add_output(m, w, n_out, word, &m.syn1neg[word * dim], 0.0)
+            n_out = _add_output(m, w, n_out, word, &t.output[word * dim], 0.0)
     if w.fixed_negatives == NULL:
-        _next_negatives_ready(m, w)
-    return n_out
+        _next_negatives_ready(m, w, t)
+    return logistic_step(m, w, n_in, n_out, alpha)
 
 
-cdef int hierarchical_softmax_outputs(const Model *m, Worker *w, int32_t target) noexcept nogil:
+cdef double hierarchical_softmax_step(const Model *m, Worker *w, const ObjectiveTable *t,
+                                      int n_in, int32_t target, float alpha) noexcept nogil:
     """The inner nodes on the target's Huffman path, labelled 1 - code."""
-    cdef int64_t p, dim = m.dim, first = m.hs_offsets[target]
-    cdef int n_out = <int>(m.hs_offsets[target + 1] - first)
+    cdef int64_t p, dim = m.dim, first = t.hs_offsets[target]
+    cdef int n_out = <int>(t.hs_offsets[target + 1] - first)
     for p in range(n_out):
-        w.outputs[p] = &m.syn1[m.hs_points[first + p] * dim]
-        w.labels[p] = 1.0 - m.hs_codes[first + p]
+        w.outputs[p] = &t.output[t.hs_points[first + p] * dim]
+        w.labels[p] = 1.0 - t.hs_codes[first + p]
         w.out_weights[p] = 1.0
-    return n_out
+    return logistic_step(m, w, n_in, n_out, alpha)
 
 
-cdef double full_softmax(const Model *m, Worker *w, const float *hidden, float *hidden_grad,
-                         int32_t target, float alpha) noexcept nogil:
-    """Exact softmax over the whole vocabulary: matrix-vector products, so BLAS pays here."""
-    # syn1 is (vocab_size x dim) row-major, i.e. a column-major dim x vocab_size matrix U^T.
+cdef double _full_softmax(const Model *m, Worker *w, const ObjectiveTable *t,
+                          const float *hidden, float *hidden_grad, int32_t target,
+                          float alpha) noexcept nogil:
+    # The output matrix is (vocab_size x dim) row-major, i.e. a column-major dim x vocab_size
+    # matrix U^T, so BLAS's matrix-vector products apply to it directly.
     cdef int dim = m.dim, size = m.vocab_size, i
-    cdef float *scores = w.scores
+    cdef float *scores = w.scratch
     cdef float top, target_score, step = -alpha
     cdef double total = 0.0, loss = 0.0
-    sgemv(b"T", &dim, &size, &ONEF, m.syn1, &dim, <float *>hidden, &ONE, &ZEROF, scores, &ONE)
+    sgemv(b"T", &dim, &size, &ONEF, t.output, &dim, <float *>hidden, &ONE, &ZEROF, scores,
+          &ONE)
     top = scores[0]
     for i in range(1, size):
         if scores[i] > top:
@@ -169,18 +184,56 @@ cdef double full_softmax(const Model *m, Worker *w, const float *hidden, float *
     for i in range(size):
         scores[i] = <float>(scores[i] / total)
     scores[target] -= 1.0
-    sgemv(b"N", &dim, &size, &step, m.syn1, &dim, scores, &ONE, &ONEF, hidden_grad, &ONE)
-    sger(&dim, &size, &step, <float *>hidden, &ONE, scores, &ONE, m.syn1, &dim)
-    fw_clamp_rows(<size_t>size * dim, m.syn1)
+    sgemv(b"N", &dim, &size, &step, t.output, &dim, scores, &ONE, &ONEF, hidden_grad, &ONE)
+    sger(&dim, &size, &step, <float *>hidden, &ONE, scores, &ONE, t.output, &dim)
+    fw_clamp_rows(<size_t>size * dim, t.output)
     return loss
 
 
+cdef double full_softmax_step(const Model *m, Worker *w, const ObjectiveTable *t,
+                              int n_in, int32_t target, float alpha) noexcept nogil:
+    """Exact softmax over the whole vocabulary, input by input: O(vocabulary) per prediction."""
+    cdef int b
+    cdef double loss = 0.0
+    for b in range(n_in):
+        loss += w.in_weights[b] * _full_softmax(m, w, t, w.inputs[b],
+                                                &w.input_grads[<int64_t>b * m.dim], target,
+                                                alpha * w.in_weights[b])
+    return loss
+
+
+cdef object _step_capsule(ObjectiveStep step):
+    return PyCapsule_New(<void *>step, FW_STEP_CAPSULE, NULL)
+
+
+#: Name of the capsules that hold an ObjectiveStep.
+STEP_CAPSULE_NAME = FW_STEP_CAPSULE.decode()
+NEGATIVE_SAMPLING_STEP = _step_capsule(negative_sampling_step)
+HIERARCHICAL_SOFTMAX_STEP = _step_capsule(hierarchical_softmax_step)
+FULL_SOFTMAX_STEP = _step_capsule(full_softmax_step)
+
+
+# ------------------------------------------------------------------------------- the dense step
+
+cdef extern from *:
+    """
+    /* The sgemm variant of the dense step is an experiment, kept to be measured against the C
+     * loop (bench/test_micro.py): it is compiled in only with FASTW2V_SGEMM=1 (setup.py). */
+    #ifndef FW_SGEMM_STEP
+    #define FW_SGEMM_STEP 0
+    #endif
+    """
+    const bint FW_SGEMM_STEP
+
+#: Whether this build runs the dense step through sgemm (FASTW2V_SGEMM=1).
+SGEMM_STEP = bool(FW_SGEMM_STEP)
+
+
 cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
-                               float alpha) noexcept nogil:
+                                float alpha) noexcept nogil:
     """`fw_logistic_step` through BLAS: gather the rows into matrices, three sgemm calls,
-    scatter. Kept to measure against the C loop (`Trainer(..., sgemm=True)`,
-    bench/test_micro.py): at word2vec's sizes, a few thousand flops per product, it is 2 to 2.5x
-    slower (bench/RESULTS.md)."""
+    scatter. At word2vec's sizes, a few thousand flops per product, it loses to the C loop
+    (bench/RESULTS.md)."""
     cdef int dim = m.dim, b, o
     cdef float score, weight
     cdef double loss = 0.0
@@ -209,9 +262,10 @@ cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
     return loss
 
 
-cdef inline double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
-                                 float alpha) noexcept nogil:
-    if m.sgemm:
+cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
+                          float alpha) noexcept nogil:
+    """The dense step over the inputs and the outputs an objective listed in the worker."""
+    if FW_SGEMM_STEP:
         return sgemm_logistic_step(m, w, n_in, n_out, alpha)
     return fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
                             w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
@@ -228,7 +282,7 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
     higher weight). CBOW: one input, the mean (or sum) of the context rows, whose step is added
     to every context row.
     """
-    cdef int dim = m.dim, j, b, n_in = 0, n_out
+    cdef int dim = m.dim, j, b, k, n_in = 0
     cdef int64_t d = m.dim
     cdef float scale
     cdef double loss = 0.0
@@ -254,16 +308,8 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
         w.in_weights[0] = 1.0
         n_in = 1
     memset(w.input_grads, 0, n_in * dim * sizeof(float))
-    if m.hs:
-        n_out = hierarchical_softmax_outputs(m, w, target)
-        loss += logistic_step(m, w, n_in, n_out, alpha)
-    if m.negative:
-        n_out = negative_sampling_outputs(m, w, target)
-        loss += logistic_step(m, w, n_in, n_out, alpha)
-    if m.softmax:
-        for b in range(n_in):
-            loss += w.in_weights[b] * full_softmax(m, w, w.inputs[b], &w.input_grads[b * d],
-                                                   target, alpha * w.in_weights[b])
+    for k in range(m.n_objectives):
+        loss += m.objectives[k].step(m, w, &m.objectives[k], n_in, target, alpha)
     if m.sg:
         for b in range(n_in):
             fw_add_step(dim, &w.input_grads[b * d], w.inputs[b])
@@ -296,8 +342,8 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
     cdef int64_t kept = subsample(m, w, ids, n, sentence)
     for i in range(kept):
         # The next centre's output row and the row about to enter the window: fetch them early.
-        if m.negative and i + 1 < kept:
-            fw_prefetch_row(&m.syn1neg[<int64_t>sentence[i + 1] * m.dim], m.dim)
+        if m.target_rows != NULL and i + 1 < kept:
+            fw_prefetch_row(&m.target_rows[<int64_t>sentence[i + 1] * m.dim], m.dim)
         if i + m.window + 1 < kept:
             fw_prefetch_row(&m.syn0[<int64_t>sentence[i + m.window + 1] * m.dim], m.dim)
         reduced = <int>random_below(&w.rng, m.window) if m.shrink_windows else 0
@@ -367,85 +413,106 @@ cdef cnp.ndarray _checked(object array, object dtype, str name):
 
 
 cdef class Trainer:
-    """Shared training state: the weight matrices, the sampling tables and the schedule.
+    """Shared training state: the architecture, the input weights, the objectives' tables and
+    the learning-rate schedule.
 
-    The Python layer validates every input once here, so that the kernels can trust indices.
-    `sgemm=True` runs the logistic objectives' dense step through BLAS instead of the C loop:
-    it gives the same updates and is kept only to measure one against the other.
+    `config` is a checked `TrainingConfig`, of which the architecture is read (sg, cbow_mean,
+    batched, window, shrink_windows). Each objective gives `step`, a capsule holding its compiled
+    `ObjectiveStep`, and `kernel_table()`, a dict of its output matrix and tables; they run in
+    the order given. The arrays' types and shapes are checked here, once, so that the kernels
+    can trust every index.
     """
 
-    def __init__(self, syn0, syn1neg, syn1, noise_table, keep_threshold, hs_points, hs_codes,
-                 hs_offsets, *, bint sg, bint batched, bint cbow_mean, bint hs, bint softmax, int negative,
-                 int window, bint shrink_windows, bint compute_loss, bint sgemm=False):
-        from fastw2v._sampling import ALIAS_DTYPE
-
+    def __init__(self, config, syn0, keep_threshold, objectives, *, bint compute_loss=False):
         cdef cnp.ndarray s0 = _checked(syn0, np.float32, "syn0")
+        cdef int k
         if s0.ndim != 2 or s0.shape[0] == 0 or s0.shape[1] == 0:
             raise ValueError("syn0 must be a non-empty 2-D array")
-        vocab_size, dim = syn0.shape
-        if window < 1:
+        objectives = list(objectives)
+        if not 1 <= len(objectives) <= MAX_OBJECTIVES:
+            raise ValueError(f"a model trains 1 to {MAX_OBJECTIVES} objectives, "
+                             f"got {len(objectives)}")
+        if config.window < 1:
             raise ValueError("window must be >= 1")
-        if negative < 0:
-            raise ValueError("negative must be >= 0")
-        if not (hs or negative or softmax):
-            raise ValueError("at least one objective (hs, negative, softmax) must be enabled")
-        arrays = {"syn0": s0}
-        if negative:
-            arrays["syn1neg"] = _checked(syn1neg, np.float32, "syn1neg")
-            arrays["noise_table"] = _checked(noise_table, ALIAS_DTYPE, "noise_table")
-            if arrays["syn1neg"].shape != syn0.shape:
-                raise ValueError("syn1neg must have the shape of syn0")
-            if len(noise_table) != vocab_size:
-                raise ValueError("noise_table must have one entry per word")
-        if hs or softmax:
-            arrays["syn1"] = _checked(syn1, np.float32, "syn1")
-            if arrays["syn1"].shape != syn0.shape:
-                raise ValueError("syn1 must have the shape of syn0")
-        if hs:
-            arrays["hs_points"] = _checked(hs_points, np.int32, "hs_points")
-            arrays["hs_codes"] = _checked(hs_codes, np.uint8, "hs_codes")
-            arrays["hs_offsets"] = _checked(hs_offsets, np.int64, "hs_offsets")
-            if len(hs_offsets) != vocab_size + 1 or hs_offsets[vocab_size] != len(hs_points):
-                raise ValueError("hs_offsets must delimit every word's path")
-            if len(hs_points) and (hs_points.min() < 0 or hs_points.max() >= vocab_size):
-                raise ValueError("hs_points must index rows of syn1")
-        arrays["keep_threshold"] = _checked(keep_threshold, np.uint64, "keep_threshold")
-        if len(keep_threshold) != vocab_size:
+        threshold = _checked(keep_threshold, np.uint64, "keep_threshold")
+        if len(threshold) != s0.shape[0]:
             raise ValueError("keep_threshold must have one entry per word")
-        self._keep_alive = arrays
+        self._keep_alive = [s0, threshold]
         self._words_done = np.zeros(1, dtype=np.int64)
         self._stop = np.zeros(1, dtype=np.intc)
 
         memset(&self.model, 0, sizeof(Model))
         self.model.syn0 = <float *>_data(s0)
-        self.model.dim = dim
-        self.model.vocab_size = vocab_size
-        self.model.sg = sg
-        self.model.batched = batched
-        self.model.sgemm = sgemm
-        self.model.cbow_mean = cbow_mean
-        self.model.hs = hs
-        self.model.softmax = softmax
-        self.model.negative = negative
-        self.model.window = window
-        self.model.shrink_windows = shrink_windows
+        self.model.dim = s0.shape[1]
+        self.model.vocab_size = s0.shape[0]
+        self.model.sg = config.sg
+        self.model.batched = config.batched
+        self.model.cbow_mean = config.cbow_mean
+        self.model.window = config.window
+        self.model.shrink_windows = config.shrink_windows
         self.model.compute_loss = compute_loss
-        if negative:
-            self.model.syn1neg = <float *>_data(arrays["syn1neg"])
-            self.model.noise = <const AliasEntry *>_data(arrays["noise_table"])
-            self.model.noise_size = vocab_size
-        if hs or softmax:
-            self.model.syn1 = <float *>_data(arrays["syn1"])
-        self.model.max_outputs = negative + 1
-        if hs:
-            longest_path = int(np.max(np.diff(hs_offsets))) if vocab_size else 0
-            self.model.max_outputs = max(self.model.max_outputs, longest_path)
-            self.model.hs_points = <const int32_t *>_data(arrays["hs_points"])
-            self.model.hs_codes = <const uint8_t *>_data(arrays["hs_codes"])
-            self.model.hs_offsets = <const int64_t *>_data(arrays["hs_offsets"])
-        self.model.keep_threshold = <const uint64_t *>_data(arrays["keep_threshold"])
+        self.model.keep_threshold = <const uint64_t *>_data(threshold)
         self.model.words_done = <int64_t *>_data(self._words_done)
         self.model.stop_requested = <int *>_data(self._stop)
+        for k in range(len(objectives)):
+            self._add_objective(&self.model.objectives[k], objectives[k], s0)
+        self.model.n_objectives = len(objectives)
+
+    cdef _add_objective(self, ObjectiveTable *t, objective, cnp.ndarray syn0):
+        from fastw2v._sampling import ALIAS_DTYPE
+
+        name = type(objective).__name__
+        table = dict(objective.kernel_table())
+        t.step = <ObjectiveStep>PyCapsule_GetPointer(objective.step, FW_STEP_CAPSULE)
+        output = _checked(table.pop("output"), np.float32, f"{name} output")
+        if output.ndim != 2 or output.shape[0] != syn0.shape[0] or output.shape[1] != syn0.shape[1]:
+            raise ValueError(f"{name} output must have the shape of syn0")
+        self._keep_alive.append(output)
+        t.output = <float *>_data(output)
+        t.max_outputs = max(1, int(table.pop("max_outputs", 1)))
+        t.scratch_floats = int(table.pop("scratch_floats", 0))
+        if t.scratch_floats < 0:
+            raise ValueError(f"{name} scratch_floats must be >= 0")
+        # `negative` sizes the workers' buffers of noise words and of output rows.
+        t.negative = int(table.pop("negative", 0))
+        if t.negative < 0:
+            raise ValueError("negative must be >= 0")
+        t.max_outputs = max(t.max_outputs, t.negative + 1)
+        noise = table.pop("noise_table", None)
+        if noise is not None:
+            noise = _checked(noise, ALIAS_DTYPE, "noise_table")
+            if len(noise) != syn0.shape[0]:
+                raise ValueError("noise_table must have one entry per word")
+            self._keep_alive.append(noise)
+            t.noise = <const AliasEntry *>_data(noise)
+            t.noise_size = len(noise)
+        if "hs_points" in table:
+            points = _checked(table.pop("hs_points"), np.int32, "hs_points")
+            codes = _checked(table.pop("hs_codes"), np.uint8, "hs_codes")
+            offsets = _checked(table.pop("hs_offsets"), np.int64, "hs_offsets")
+            if (len(offsets) != syn0.shape[0] + 1 or offsets[0] != 0
+                    or offsets[len(offsets) - 1] != len(points) or len(codes) != len(points)
+                    or np.any(np.diff(offsets) < 0)):
+                raise ValueError("hs_offsets must delimit every word's path")
+            if len(points) and (points.min() < 0 or points.max() >= syn0.shape[0]):
+                raise ValueError("hs_points must index rows of syn1")
+            self._keep_alive.extend([points, codes, offsets])
+            t.hs_points = <const int32_t *>_data(points)
+            t.hs_codes = <const uint8_t *>_data(codes)
+            t.hs_offsets = <const int64_t *>_data(offsets)
+            t.max_outputs = max(t.max_outputs, int(np.max(np.diff(offsets))))
+        if t.step == negative_sampling_step and t.negative and t.noise == NULL:
+            raise ValueError("negative sampling needs a noise_table")
+        if table.pop("target_rows", False) and self.model.target_rows == NULL:
+            self.model.target_rows = t.output
+        if table:
+            raise ValueError(f"{name} kernel table has unknown entries: {sorted(table)}")
+
+    cdef int _negative(self):
+        cdef int k, negative = 0
+        for k in range(self.model.n_objectives):
+            negative = max(negative, self.model.objectives[k].negative)
+        return negative
 
     def set_schedule(self, double alpha_start, double alpha_end, int64_t total_words,
                      int64_t words_done=0):
@@ -538,7 +605,7 @@ cdef class Trainer:
             raise ValueError("target out of range")
         if negatives is not None:
             neg = np.ascontiguousarray(negatives, dtype=np.int32)
-            if neg.shape[0] != self.model.negative:
+            if neg.shape[0] != self._negative():
                 raise ValueError("need exactly `negative` fixed negatives")
             if neg.shape[0] and (min(neg) < 0 or max(neg) >= self.model.vocab_size):
                 raise ValueError("negative ids out of range")
@@ -549,70 +616,78 @@ cdef class Trainer:
             worker.state.fixed_negatives = NULL
 
 
+cdef size_t _carve(char **cursor, size_t count, size_t item_size) noexcept nogil:
+    # Hand out `count` items from the cursor, each buffer on its own cache line.
+    cdef size_t start = <size_t>cursor[0]
+    cdef size_t size = (count * item_size + 63) & ~(<size_t>63)
+    cursor[0] += size
+    return start
+
+
+cdef size_t _layout(Worker *w, const Model *m, char *base) noexcept nogil:
+    """Point the worker's buffers into one block at `base` (64-byte aligned); returns its size.
+    With base NULL only the size is computed."""
+    cdef char *cursor = base
+    cdef size_t inputs = 2 * m.window + 1, outputs = 1, scratch = 0, noise = 0, dim = m.dim
+    cdef int k
+    for k in range(m.n_objectives):
+        outputs = max(outputs, <size_t>m.objectives[k].max_outputs)
+        scratch = max(scratch, <size_t>m.objectives[k].scratch_floats)
+        noise = max(noise, <size_t>m.objectives[k].negative * NOISE_BATCHES + 1)
+    w.hidden = <float *>_carve(&cursor, dim, sizeof(float))
+    w.inputs = <float **>_carve(&cursor, inputs, sizeof(float *))
+    w.in_weights = <float *>_carve(&cursor, inputs, sizeof(float))
+    w.input_words = <int32_t *>_carve(&cursor, inputs, sizeof(int32_t))
+    w.input_grads = <float *>_carve(&cursor, inputs * dim, sizeof(float))
+    w.input_rows = <float **>_carve(&cursor, inputs, sizeof(float *))
+    w.outputs = <float **>_carve(&cursor, outputs, sizeof(float *))
+    w.labels = <float *>_carve(&cursor, outputs, sizeof(float))
+    w.out_weights = <float *>_carve(&cursor, outputs, sizeof(float))
+    w.output_words = <int32_t *>_carve(&cursor, outputs, sizeof(int32_t))
+    w.step_scratch = <float *>_carve(&cursor, inputs * outputs, sizeof(float))
+    w.context = <int32_t *>_carve(&cursor, inputs, sizeof(int32_t))
+    w.noise_words = <int32_t *>_carve(&cursor, noise, sizeof(int32_t))
+    w.scratch = <float *>_carve(&cursor, scratch, sizeof(float))
+    if FW_SGEMM_STEP:
+        w.input_matrix = <float *>_carve(&cursor, inputs * dim, sizeof(float))
+        w.output_matrix = <float *>_carve(&cursor, outputs * dim, sizeof(float))
+        w.output_steps = <float *>_carve(&cursor, outputs * dim, sizeof(float))
+    return <size_t>(cursor - base)
+
+
+# Sentence buffer a worker starts with; it grows for longer sentences.
+cdef enum:
+    INITIAL_SENTENCE_CAPACITY = 10000
+
+
 cdef class WorkerState:
     """One worker's random generator, scratch buffers and loss accumulator."""
 
     def __cinit__(self, Trainer trainer, uint64_t seed):
         cdef const Model *m = &trainer.model
-        cdef int64_t inputs = 2 * m.window + 1, outputs = m.max_outputs
+        cdef size_t size
         memset(&self.state, 0, sizeof(Worker))
-        # Decorrelate nearby seeds (seed, seed + 1, ...) given to sibling workers.
-        self.state.rng = seed
-        next_random(&self.state.rng)
-        self.state.hidden = <float *>malloc(m.dim * sizeof(float))
-        self.state.inputs = <float **>malloc(inputs * sizeof(float *))
-        self.state.in_weights = <float *>malloc(inputs * sizeof(float))
-        self.state.input_words = <int32_t *>malloc(inputs * sizeof(int32_t))
-        self.state.input_grads = <float *>malloc(inputs * m.dim * sizeof(float))
-        self.state.input_rows = <float **>malloc(inputs * sizeof(float *))
-        self.state.outputs = <float **>malloc(outputs * sizeof(float *))
-        self.state.labels = <float *>malloc(outputs * sizeof(float))
-        self.state.out_weights = <float *>malloc(outputs * sizeof(float))
-        self.state.output_words = <int32_t *>malloc(outputs * sizeof(int32_t))
-        self.state.step_scratch = <float *>malloc(inputs * outputs * sizeof(float))
-        self.state.context = <int32_t *>malloc(inputs * sizeof(int32_t))
-        self.state.noise_words = <int32_t *>malloc((m.negative * NOISE_BATCHES + 1) * sizeof(int32_t))
-        self.state.sentence = <int32_t *>malloc(10000 * sizeof(int32_t))
-        self.state.sentence_capacity = 10000
-        if m.softmax:
-            self.state.scores = <float *>malloc(m.vocab_size * sizeof(float))
-        if m.sgemm:
-            self.state.input_matrix = <float *>malloc(inputs * m.dim * sizeof(float))
-            self.state.output_matrix = <float *>malloc(outputs * m.dim * sizeof(float))
-            self.state.output_steps = <float *>malloc(outputs * m.dim * sizeof(float))
-        if (self.state.hidden == NULL or self.state.inputs == NULL
-                or self.state.in_weights == NULL or self.state.input_words == NULL
-                or self.state.input_grads == NULL or self.state.input_rows == NULL
-                or self.state.outputs == NULL
-                or self.state.labels == NULL or self.state.out_weights == NULL
-                or self.state.output_words == NULL or self.state.step_scratch == NULL
-                or self.state.context == NULL or self.state.sentence == NULL
-                or self.state.noise_words == NULL
-                or (m.softmax and self.state.scores == NULL)
-                or (m.sgemm and (self.state.input_matrix == NULL
-                                 or self.state.output_matrix == NULL
-                                 or self.state.output_steps == NULL))):
+        self.reseed(seed)
+        size = _layout(&self.state, m, NULL)
+        # calloc: buffers an objective never writes hold zeros, not garbage.
+        self._block = calloc(size + 64, 1)
+        self.state.sentence = <int32_t *>malloc(INITIAL_SENTENCE_CAPACITY * sizeof(int32_t))
+        if self._block == NULL or self.state.sentence == NULL:
             raise MemoryError("cannot allocate worker buffers")
+        self.state.sentence_capacity = INITIAL_SENTENCE_CAPACITY
+        _layout(&self.state, m, <char *>((<size_t>self._block + 63) & ~(<size_t>63)))
 
     def __dealloc__(self):
-        free(self.state.hidden)
-        free(self.state.inputs)
-        free(self.state.in_weights)
-        free(self.state.input_words)
-        free(self.state.input_grads)
-        free(self.state.input_rows)
-        free(self.state.outputs)
-        free(self.state.labels)
-        free(self.state.out_weights)
-        free(self.state.output_words)
-        free(self.state.step_scratch)
-        free(self.state.context)
-        free(self.state.noise_words)
+        free(self._block)
         free(self.state.sentence)
-        free(self.state.scores)
-        free(self.state.input_matrix)
-        free(self.state.output_matrix)
-        free(self.state.output_steps)
+
+    def reseed(self, uint64_t seed) -> None:
+        """Restart the random generator from `seed` (and forget noise words drawn ahead)."""
+        self.state.rng = seed
+        # Decorrelate nearby seeds (seed, seed + 1, ...).
+        next_random(&self.state.rng)
+        self.state.noise_used = 0
+        self.state.noise_count = 0
 
     @property
     def loss(self) -> float:

@@ -27,7 +27,8 @@ cdef inline uint64_t random_below(uint64_t *state, uint64_t bound) noexcept nogi
     return ((next_random(state) >> 32) * bound) >> 32
 
 
-cdef inline int32_t draw_alias(const AliasEntry *table, uint64_t size, uint64_t *state) noexcept nogil:
+cdef inline int32_t draw_alias(const AliasEntry *table, uint64_t size,
+                               uint64_t *state) noexcept nogil:
     cdef uint64_t r = next_random(state)
     cdef uint64_t slot = ((r >> 32) * size) >> 32
     # A select rather than a branch: the comparison is random, so a branch would mispredict often.

@@ -17,7 +17,7 @@ def build_alias_table(weights) -> np.ndarray:
     keep it with probability t_i / 2**32, else take a_i. O(n) to build, O(1) per draw.
     """
     cdef cnp.float64_t[::1] w = np.ascontiguousarray(weights, dtype=np.float64)
-    cdef Py_ssize_t n = w.shape[0], i, small_top = 0, large_top = 0, s, l
+    cdef Py_ssize_t n = w.shape[0], i, small_top = 0, large_top = 0, s, big
     if n == 0:
         raise ValueError("cannot build an alias table over an empty distribution")
     if n >= 2**31:
@@ -44,13 +44,13 @@ def build_alias_table(weights) -> np.ndarray:
     while small_top > 0 and large_top > 0:
         small_top -= 1
         s = small[small_top]
-        l = large[large_top - 1]
+        big = large[large_top - 1]
         threshold[s] = <uint64_t>(scaled[s] * two32)
-        alias[s] = <int32_t>l
-        scaled[l] = (scaled[l] + scaled[s]) - 1.0
-        if scaled[l] < 1.0:
+        alias[s] = <int32_t>big
+        scaled[big] = (scaled[big] + scaled[s]) - 1.0
+        if scaled[big] < 1.0:
             large_top -= 1
-            small[small_top] = l
+            small[small_top] = big
             small_top += 1
     # Whatever is left has probability 1 up to rounding error: always keep it.
     for i in range(large_top):

@@ -1,12 +1,13 @@
-"""Word2Vec: parameters, vocabulary and training orchestration (the heavy work is compiled)."""
+"""Word2Vec: the gensim-facing model. It checks what callers give it and delegates: parameters
+to `_config`, counting and pruning to `_vocab`, the output weights to `_objectives`, training to
+`_training` and the compiled kernels, files to `_io`."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
-import queue
 import stat
-import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -14,24 +15,19 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastw2v import _corpus, _kernels, _sampling
-from fastw2v import vocab as vocab_mod
-from fastw2v.corpora import LineSentence
+from fastw2v import _config, _kernels, _objectives, _training
+from fastw2v import _vocab as vocab_mod
+from fastw2v._config import PARAMETERS, TrainingConfig
+from fastw2v.errors import EmptyVocabularyError
 from fastw2v.keyedvectors import KeyedVectors
 
 logger = logging.getLogger(__name__)
 
 MODEL_KIND = "Word2Vec"
 
-# Constructor parameters saved with a model and restored on load.
-_PARAMS = (
-    "vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
-    "workers", "min_alpha", "sg", "hs", "negative", "ns_exponent", "cbow_mean", "epochs",
-    "null_word", "sorted_vocab", "batch_words", "compute_loss", "max_final_vocab",
-    "shrink_windows", "softmax", "batched",
-)
-_FLAG_PARAMS = ("sg", "hs", "softmax", "cbow_mean", "sorted_vocab", "compute_loss",
-                "shrink_windows", "batched")
+# Guards the "is this model training?" flag of every model (a lock per model could not be
+# copied with copy.deepcopy).
+_BUSY_LOCK = threading.Lock()
 
 
 def _is_one_shot(corpus: Any) -> bool:
@@ -42,65 +38,11 @@ def _is_one_shot(corpus: Any) -> bool:
         return False
 
 
-def _check_int(name: str, value: Any, low: int, high: Optional[int] = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return int(value)
-
-
-def _check_float(name: str, value: Any, low: float, high: float, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < low or value > high or (low_open and value == low):
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {left}{low}, {high}], got {value}")
-    return value
-
-
-# Which versions of which files the compiled reader splits as str.split() does.
-_SPLIT_CHECKS: dict = {}
-
-
-def _line_sentence_file(corpus: Any) -> Optional[str]:
-    """The file behind a `LineSentence` when the compiled corpus-file reader gives exactly its
-    sentences, else None.
-
-    That holds for an uncompressed file read whole, cut at the reader's sentence length, whose
-    text splits on ASCII whitespace exactly as ``str.split()`` splits it once decoded, with lines
-    short enough for every worker's byte range to start at a line; the last two are checked in
-    one pass over the file per version of it. Reading it in C saves the Python decoding and
-    splitting of every line, every epoch.
-    """
-    if type(corpus) is not LineSentence:
-        return None
-    path = corpus.path
-    if path is None or corpus.max_sentence_length != _corpus.MAX_SENTENCE_LENGTH:
-        return None
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-        if key not in _SPLIT_CHECKS:
-            if len(_SPLIT_CHECKS) >= 64:
-                _SPLIT_CHECKS.clear()
-            _SPLIT_CHECKS[key] = _corpus.splits_like_str_split(path)
-    except OSError:
-        return None  # iterating the LineSentence raises the error, with its own message
-    if not _SPLIT_CHECKS[key]:
-        return None
-    logger.debug("reading LineSentence file %r with the compiled reader", path)
-    return path
-
-
 class Word2Vec:
     """Train word vectors with skip-gram or CBOW, with gensim 4's API.
 
-    Parameters are gensim's, with the same names and defaults. Differences on purpose:
+    Parameters are gensim's, with the same names and defaults (listed under Parameters below,
+    from `fastw2v._config`, where each is declared once). Differences on purpose:
 
     - ``softmax=1`` (with ``hs=0, negative=0``) trains with the exact full softmax: O(vocabulary)
       per prediction, for small vocabularies and as a correctness reference.
@@ -130,76 +72,15 @@ class Word2Vec:
     True
     """
 
-    def __init__(
-        self,
-        sentences: Optional[Iterable[Sequence[str]]] = None,
-        corpus_file: Optional[str | os.PathLike] = None,
-        vector_size: int = 100,
-        alpha: float = 0.025,
-        window: int = 5,
-        min_count: int = 5,
-        max_vocab_size: Optional[int] = None,
-        sample: float = 1e-3,
-        seed: int = 1,
-        workers: int = 3,
-        min_alpha: float = 0.0001,
-        sg: int = 0,
-        hs: int = 0,
-        negative: int = 5,
-        ns_exponent: float = 0.75,
-        cbow_mean: int = 1,
-        epochs: int = 5,
-        null_word: int = 0,
-        trim_rule: vocab_mod.TrimRule = None,
-        sorted_vocab: int = 1,
-        batch_words: int = 10000,
-        compute_loss: bool = False,
-        callbacks: Sequence = (),
-        max_final_vocab: Optional[int] = None,
-        shrink_windows: bool = True,
-        softmax: int = 0,
-        batched: bool = True,
-        progress: Optional[bool] = None,
-    ) -> None:
-        self.vector_size = _check_int("vector_size", vector_size, 1, 100_000)
-        self.alpha = _check_float("alpha", alpha, 0.0, 1.0, low_open=True)
-        self.min_alpha = _check_float("min_alpha", min_alpha, 0.0, 1.0)
-        self.window = _check_int("window", window, 1, 10_000)
-        self.min_count = _check_int("min_count", min_count, 0)
-        self.max_vocab_size = (None if max_vocab_size is None
-                               else _check_int("max_vocab_size", max_vocab_size, 1))
-        self.sample = _check_float("sample", sample, 0.0, float("inf"))
-        self.seed = _check_int("seed", seed, -(2**63), 2**64 - 1)
-        self.workers = _check_int("workers", workers, 1, 1024)
-        self.sg = int(bool(sg))
-        self.hs = int(bool(hs))
-        self.negative = _check_int("negative", negative, 0, 1000)
-        self.softmax = int(bool(softmax))
-        self.batched = bool(batched)
-        self.ns_exponent = _check_float("ns_exponent", ns_exponent, -10.0, 10.0)
-        self.cbow_mean = int(bool(cbow_mean))
-        self.epochs = _check_int("epochs", epochs, 1, 100_000)
-        if null_word:
-            raise ValueError("null_word=1 is not supported: fastw2v's CBOW never pads windows")
-        self.null_word = 0
-        self.sorted_vocab = int(bool(sorted_vocab))
-        self.batch_words = _check_int("batch_words", batch_words, 1)
-        self.compute_loss = bool(compute_loss)
+    def __init__(self, sentences: Optional[Iterable[Sequence[str]]] = None,
+                 corpus_file: Optional[str | os.PathLike] = None, *,
+                 trim_rule: vocab_mod.TrimRule = None, callbacks: Sequence = (),
+                 **params: Any) -> None:
+        self.config = TrainingConfig(**params)
         self.callbacks = tuple(callbacks)
-        self.max_final_vocab = (None if max_final_vocab is None
-                                else _check_int("max_final_vocab", max_final_vocab, 1))
-        self.shrink_windows = bool(shrink_windows)
-        self.progress = progress
-        if not (self.hs or self.negative or self.softmax):
-            raise ValueError("no training objective: set negative > 0, hs=1, or softmax=1 "
-                             "(the exact full softmax)")
-        if self.softmax and (self.hs or self.negative):
-            raise ValueError("softmax=1 is the exact objective on its own: use it with "
-                             "hs=0 and negative=0")
-
-        self.wv = KeyedVectors(self.vector_size)
-        self.syn1neg = np.zeros((0, self.vector_size), dtype=np.float32)
-        self.syn1 = np.zeros((0, self.vector_size), dtype=np.float32)
+        self.wv = KeyedVectors(self.config.vector_size)
+        self._objectives: list[_objectives.Objective] = []
+        self._keep_threshold = np.zeros(0, dtype=np.uint64)
         self.corpus_count = 0
         self.corpus_total_words = 0
         self.running_training_loss = 0.0
@@ -208,10 +89,9 @@ class Word2Vec:
         self.training_seconds = 0.0
         self.epochs_trained = 0
         self.train_count = 0
-        self._keep_threshold = np.zeros(0, dtype=np.uint64)
-        self._noise_table = None
-        self._hs_tree = None
+        self.raw_vocab: Optional[dict] = None
         self._min_reduce = 1
+        self._busy = False
 
         if sentences is not None and corpus_file is not None:
             raise ValueError("give either sentences or corpus_file, not both")
@@ -226,7 +106,45 @@ class Word2Vec:
             self.train(corpus_iterable=sentences, corpus_file=corpus_file,
                        total_examples=self.corpus_count, total_words=self.corpus_total_words,
                        epochs=self.epochs, start_alpha=self.alpha, end_alpha=self.min_alpha,
-                       compute_loss=compute_loss, callbacks=callbacks)
+                       compute_loss=self.compute_loss, callbacks=self.callbacks)
+
+    # ---------------------------------------------------------------------- output weights
+
+    def _output(self, name: str) -> np.ndarray:
+        for objective in self._objectives:
+            if objective.output_name == name:
+                return objective.output
+        return np.zeros((0, self.vector_size), dtype=np.float32)
+
+    def _set_output(self, name: str, weights: Any) -> None:
+        weights = np.ascontiguousarray(weights, dtype=np.float32)
+        for objective in self._objectives:
+            if objective.output_name == name:
+                if weights.shape != objective.output.shape:
+                    raise ValueError(f"{name} must have shape {objective.output.shape}, got "
+                                     f"{weights.shape}")
+                objective.output = weights
+                return
+        if weights.size:
+            raise ValueError(f"this model has no {name}: no objective of its parameters uses it")
+
+    @property
+    def syn1neg(self) -> np.ndarray:
+        """Negative sampling's output weights (empty when ``negative=0``)."""
+        return self._output("syn1neg")
+
+    @syn1neg.setter
+    def syn1neg(self, weights: Any) -> None:
+        self._set_output("syn1neg", weights)
+
+    @property
+    def syn1(self) -> np.ndarray:
+        """Hierarchical (or full) softmax's output weights (empty when neither is used)."""
+        return self._output("syn1")
+
+    @syn1.setter
+    def syn1(self, weights: Any) -> None:
+        self._set_output("syn1", weights)
 
     # ------------------------------------------------------------------------------ vocabulary
 
@@ -250,39 +168,42 @@ class Word2Vec:
         corpus_file = self._check_corpus(corpus_iterable, corpus_file)
         if corpus_file is None and not self.max_vocab_size:
             # (With max_vocab_size, the compiled counter prunes at other moments of the scan.)
-            corpus_file = _line_sentence_file(corpus_iterable)
-        start = time.perf_counter()
-        if corpus_file is not None:
-            scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size, trim_rule)
-        else:
-            scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size, trim_rule)
-        logger.info("collected %i word types from a corpus of %i raw words and %i sentences "
-                    "in %.1fs", len(scan.counts), scan.total_words, scan.corpus_count,
-                    time.perf_counter() - start)
-        if scan.total_words == 0:
-            raise ValueError("the corpus is empty: it has no words to learn from")
-        self.corpus_count = scan.corpus_count
-        self.corpus_total_words = scan.total_words
-        self._min_reduce = scan.min_reduce
-        self._prepare_vocab(scan.counts, update=update, trim_rule=trim_rule)
-        self.raw_vocab = scan.counts if keep_raw_vocab else None
+            corpus_file = _training.line_sentence_file(corpus_iterable)
+        with self._exclusive("build_vocab"):
+            start = time.perf_counter()
+            if corpus_file is not None:
+                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size, trim_rule)
+            else:
+                scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size, trim_rule)
+            logger.info("collected %i word types from a corpus of %i raw words and %i "
+                        "sentences in %.1fs", len(scan.counts), scan.total_words,
+                        scan.corpus_count, time.perf_counter() - start)
+            if scan.total_words == 0:
+                raise EmptyVocabularyError("the corpus is empty: it has no words to learn from")
+            self._prepare_vocab(scan.counts, update=update, trim_rule=trim_rule)
+            self.corpus_count = scan.corpus_count
+            self.corpus_total_words = scan.total_words
+            self._min_reduce = scan.min_reduce
+            self.raw_vocab = scan.counts if keep_raw_vocab else None
 
     def build_vocab_from_freq(self, word_freq: dict, keep_raw_vocab: bool = False,
                               corpus_count: Optional[int] = None,
                               trim_rule: vocab_mod.TrimRule = None, update: bool = False) -> None:
         """Build the vocabulary from a {word: count} mapping instead of a corpus."""
         bad = next((w for w in word_freq if not isinstance(w, str)), None)
-        if bad is not None:
+        if bad is not None or any(not isinstance(w, str) for w in word_freq):
             raise TypeError(f"word_freq keys must be str, found {type(bad).__name__} {bad!r}")
         counts = {w: int(c) for w, c in word_freq.items()}
         if any(c < 0 for c in counts.values()):
             raise ValueError("word_freq counts must be non-negative")
-        self.corpus_count = corpus_count or 0
-        self.corpus_total_words = sum(counts.values())
-        if self.corpus_total_words == 0:
-            raise ValueError("word_freq is empty: it has no words to learn from")
-        self._prepare_vocab(counts, update=update, trim_rule=trim_rule)
-        self.raw_vocab = counts if keep_raw_vocab else None
+        total_words = sum(counts.values())
+        if total_words == 0:
+            raise EmptyVocabularyError("word_freq is empty: it has no words to learn from")
+        with self._exclusive("build_vocab_from_freq"):
+            self._prepare_vocab(counts, update=update, trim_rule=trim_rule)
+            self.corpus_count = corpus_count or 0
+            self.corpus_total_words = total_words
+            self.raw_vocab = counts if keep_raw_vocab else None
 
     def _prepare_vocab(self, counts: dict, update: bool, trim_rule: vocab_mod.TrimRule) -> None:
         min_count = vocab_mod.effective_min_count(counts, self.min_count, self.max_final_vocab)
@@ -290,70 +211,59 @@ class Word2Vec:
             if not len(self.wv):
                 raise RuntimeError("build_vocab(update=True) needs an existing vocabulary: "
                                    "call build_vocab() first")
-            old_counts = self.wv.expandos["count"]
-            known = self.wv.key_to_index
-            merged = old_counts.copy()
-            new_words = []
-            for word, count in counts.items():
-                index = known.get(word)
-                if index is not None:
-                    merged[index] += count
-                elif vocab_mod.keep_vocab_item(word, count, min_count, trim_rule):
-                    new_words.append(word)
-            if self.sorted_vocab:
-                new_words.sort(key=counts.__getitem__, reverse=True)
-            words = list(self.wv.index_to_key) + new_words
-            word_counts = np.concatenate(
-                [merged, np.array([counts[w] for w in new_words], dtype=np.int64)])
-            logger.info("vocabulary update: %i new words, %i in all", len(new_words), len(words))
+            words, word_counts = vocab_mod.grown_vocabulary(
+                self.wv.index_to_key, self.wv.expandos["count"], counts, min_count, trim_rule,
+                bool(self.sorted_vocab))
+            logger.info("vocabulary update: %i new words, %i in all",
+                        len(words) - len(self.wv), len(words))
         else:
             words = vocab_mod.select_words(counts, min_count, trim_rule, bool(self.sorted_vocab))
             word_counts = np.array([counts[w] for w in words], dtype=np.int64)
         if not words:
-            raise ValueError(f"no word occurs at least min_count={min_count} times: lower "
-                             "min_count or give a larger corpus")
-        self._set_vocabulary(words, word_counts, update=update)
-
-    def _set_vocabulary(self, words: list, word_counts: np.ndarray, update: bool) -> None:
+            raise EmptyVocabularyError(
+                f"no word occurs at least min_count={min_count} times: lower min_count or give "
+                "a larger corpus")
         old_size = len(self.wv) if update else 0
         self.wv.index_to_key = words
         self.wv.key_to_index = {w: i for i, w in enumerate(words)}
         self.wv.expandos["count"] = word_counts
-        self._prepare_tables()
-        self._prepare_weights(old_size)
+        self._keep_threshold = vocab_mod.keep_thresholds(word_counts, self.sample)
+        if update:
+            self._objectives = _objectives.follow_vocabulary(self._objectives, self.config,
+                                                             word_counts)
+        else:
+            self._objectives = _objectives.objectives_for(self.config, word_counts)
+        self._grow_vectors(old_size)
 
-    def _prepare_tables(self) -> None:
-        counts = self.wv.expandos["count"]
-        self._keep_threshold = vocab_mod.keep_thresholds(counts, self.sample)
-        if self.negative:
-            self._noise_table = _sampling.build_alias_table(
-                np.maximum(vocab_mod.noise_weights(counts, self.ns_exponent), 0.0)
-                if np.any(counts > 0) else np.ones(len(counts)))
-        if self.hs:
-            # Rebuilt from the combined counts after a vocabulary update: inner nodes keep their
-            # rows in syn1, so the tree's early nodes start from what was learned before.
-            self._hs_tree = vocab_mod.huffman_paths(counts)
-
-    def _prepare_weights(self, old_size: int) -> None:
+    def _grow_vectors(self, old_size: int) -> None:
+        """Input vectors for the words from `old_size` on: small random values, from the seed
+        and the vocabulary size they start at, so that an update draws new ones."""
         size, dim = len(self.wv.index_to_key), self.vector_size
         rng = np.random.default_rng([self.seed & (2**64 - 1), old_size])
-        fresh = ((rng.random((size - old_size, dim), dtype=np.float32) - 0.5) / dim)
+        fresh = (rng.random((size - old_size, dim), dtype=np.float32) - 0.5) / dim
         old_vectors = self.wv.vectors[:old_size] if old_size else np.zeros((0, dim), np.float32)
         self.wv.vectors = np.ascontiguousarray(np.vstack([old_vectors, fresh]), dtype=np.float32)
         self.wv.norms = None
 
-        def grow(matrix: np.ndarray, wanted: bool) -> np.ndarray:
-            if not wanted:
-                return np.zeros((0, dim), dtype=np.float32)
-            grown = np.zeros((size, dim), dtype=np.float32)
-            keep = min(old_size, len(matrix))
-            grown[:keep] = matrix[:keep]
-            return grown
-
-        self.syn1neg = grow(self.syn1neg, bool(self.negative))
-        self.syn1 = grow(self.syn1, bool(self.hs or self.softmax))
-
     # ------------------------------------------------------------------------------- training
+
+    def _exclusive(self, action: str) -> Any:
+        """Context manager: refuse to change a model while another thread trains it."""
+        model = self
+
+        class Exclusive:
+            def __enter__(self) -> None:
+                with _BUSY_LOCK:
+                    if model._busy:
+                        raise RuntimeError(
+                            f"{action}() called while this model is training in another "
+                            "thread: wait for train() to return first")
+                    model._busy = True
+
+            def __exit__(self, *exc: Any) -> None:
+                model._busy = False
+
+        return Exclusive()
 
     def _check_corpus(self, corpus_iterable: Any, corpus_file: Any) -> Optional[str]:
         if (corpus_iterable is None) == (corpus_file is None):
@@ -394,7 +304,8 @@ class Word2Vec:
         Like gensim, ``epochs`` and either ``total_examples`` or ``total_words`` must be given
         (pass ``model.corpus_count`` / ``model.corpus_total_words`` for the corpus the
         vocabulary was built from); the learning rate decays linearly from ``start_alpha`` to
-        ``end_alpha`` over all epochs.
+        ``end_alpha`` over all epochs. An epoch that reads another number of sentences (or
+        words) than announced gives a RuntimeWarning with both counts.
         """
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
@@ -403,83 +314,81 @@ class Word2Vec:
         corpus_file = self._check_corpus(corpus_iterable, corpus_file)
         if epochs is None:
             raise ValueError("train() needs epochs (e.g. epochs=model.epochs)")
-        epochs = _check_int("epochs", epochs, 1, 100_000)
+        epochs = _config.check("epochs", epochs)
         if total_words is None and total_examples is None:
             if corpus_file is None:
                 raise ValueError("train() needs total_examples or total_words, e.g. "
                                  "total_examples=model.corpus_count")
             total_words = self.corpus_total_words
         if total_words is None:
-            total_examples = _check_int("total_examples", total_examples, 1)
+            total_examples = _config.check("total_examples", total_examples, like="batch_words")
             if total_examples == self.corpus_count or not self.corpus_count:
                 total_words = self.corpus_total_words
             else:
                 total_words = round(total_examples * self.corpus_total_words / self.corpus_count)
-        total_words = _check_int("total_words", total_words, 1, 2**62 // epochs)
+        else:
+            total_examples = None
+        total_words = _config.check("total_words", total_words, like="batch_words")
+        if total_words > 2**62 // epochs:
+            raise ValueError(f"total_words * epochs must be below 2**62, got {total_words} * "
+                             f"{epochs}")
         if corpus_iterable is not None and epochs > 1 and _is_one_shot(corpus_iterable):
             raise TypeError(
                 f"corpus_iterable is a one-shot iterator or generator, but {epochs} epochs need "
                 f"{epochs} passes: pass a restartable iterable such as a list or LineSentence")
-        start_alpha = self.alpha if start_alpha is None else _check_float(
-            "start_alpha", start_alpha, 0.0, 1.0)
-        end_alpha = self.min_alpha if end_alpha is None else _check_float(
-            "end_alpha", end_alpha, 0.0, 1.0)
+        start_alpha = self.alpha if start_alpha is None else _config.check(
+            "start_alpha", start_alpha, like="min_alpha")
+        end_alpha = self.min_alpha if end_alpha is None else _config.check(
+            "end_alpha", end_alpha, like="min_alpha")
         compute_loss = bool(compute_loss or self.compute_loss)
         callbacks = tuple(callbacks) or self.callbacks
+        if corpus_file is None:
+            corpus_file = _training.line_sentence_file(corpus_iterable)
+        with self._exclusive("train"):
+            return self._train(corpus_iterable, corpus_file, total_words, total_examples,
+                               epochs, start_alpha, end_alpha, compute_loss, callbacks)
 
-        trainer = self._make_trainer(compute_loss)
+    def _train(self, corpus_iterable: Any, corpus_file: Optional[str], total_words: int,
+               total_examples: Optional[int], epochs: int, start_alpha: float,
+               end_alpha: float, compute_loss: bool, callbacks: tuple) -> tuple[int, int]:
+        if [type(o) for o in self._objectives] != [
+                cls for cls in _objectives.OBJECTIVES if cls.enabled(self.config)]:
+            raise ValueError("the objectives (hs, negative, softmax) changed since the "
+                             "vocabulary was built: call build_vocab() again")
+        trainer = _kernels.Trainer(self.config, self.wv.vectors, self._keep_threshold,
+                                   self._objectives, compute_loss=compute_loss)
         trainer.set_schedule(start_alpha, end_alpha, total_words * epochs)
         seeds = np.random.SeedSequence([self.seed & (2**64 - 1), self.train_count])
-        workers = [_kernels.WorkerState(trainer, int(s))
-                   for s in seeds.generate_state(self.workers, dtype=np.uint64)]
+        states = [_kernels.WorkerState(trainer, int(s))
+                  for s in seeds.generate_state(self.workers, dtype=np.uint64)]
         self.train_count += 1
-        if corpus_file is None:
-            corpus_file = _line_sentence_file(corpus_iterable)
-        vocab_hash = _corpus.VocabHash(self.wv.index_to_key) if corpus_file else None
-        ranges = _corpus.file_ranges(corpus_file, self.workers) if corpus_file else None
-
+        if corpus_file is not None:
+            corpus: Any = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers)
+        else:
+            corpus = _training.IterableCorpus(corpus_iterable, self.wv.key_to_index,
+                                              self.batch_words)
         self.training_loss_history = []
-        effective_total = raw_total = 0
-        bar = self._progress_bar(total_words * epochs)
+
+        def epoch_begins() -> None:
+            for callback in callbacks:
+                callback.on_epoch_begin(self)
+
+        def epoch_ends(epoch: _training.EpochResult) -> None:
+            self.running_training_loss = epoch.loss
+            if compute_loss:
+                self.training_loss_history.append(epoch.loss)
+            self.epochs_trained += 1
+            for callback in callbacks:
+                callback.on_epoch_end(self)
+
         start = time.perf_counter()
         for callback in callbacks:
             callback.on_train_begin(self)
         try:
-            for epoch in range(epochs):
-                for callback in callbacks:
-                    callback.on_epoch_begin(self)
-                for worker in workers:
-                    worker.reset_counters()
-                epoch_start = time.perf_counter()
-                raw_before = trainer.words_done
-                if corpus_file is not None:
-                    self._run_file_epoch(trainer, workers, vocab_hash, corpus_file, ranges, bar)
-                else:
-                    sentences = self._run_iterable_epoch(trainer, workers, corpus_iterable, bar,
-                                                         epoch)
-                    if sentences == 0:
-                        raise ValueError(
-                            f"corpus_iterable yielded no sentences in epoch {epoch + 1}: a "
-                            "one-shot iterator is exhausted after one pass; pass a restartable "
-                            "iterable such as a list or LineSentence")
-                elapsed = time.perf_counter() - epoch_start
-                raw = trainer.words_done - raw_before
-                if corpus_file is not None and raw == 0 and not trainer.stop_requested:
-                    raise ValueError(f"corpus file {corpus_file!r} has no words to train on "
-                                     "(was it emptied since the vocabulary was built?)")
-                effective = sum(w.words_trained for w in workers)
-                effective_total += effective
-                raw_total += raw
-                self.running_training_loss = float(sum(w.loss for w in workers))
-                if compute_loss:
-                    self.training_loss_history.append(self.running_training_loss)
-                self.epochs_trained += 1
-                logger.info("EPOCH %i: trained %i effective words of %i raw in %.1fs, "
-                            "%.0f effective words/s%s", epoch + 1, effective, raw, elapsed,
-                            effective / max(elapsed, 1e-9),
-                            f", loss {self.running_training_loss:.6g}" if compute_loss else "")
-                for callback in callbacks:
-                    callback.on_epoch_end(self)
+            result = _training.run(
+                trainer, states, corpus, epochs, expected_words=total_words,
+                expected_sentences=total_examples, first_epoch=self.epochs_trained + 1,
+                progress=self.progress, on_epoch_begin=epoch_begins, on_epoch_end=epoch_ends)
         except KeyboardInterrupt:
             logger.warning("training interrupted after %i raw words; the model is usable",
                            trainer.words_done)
@@ -488,149 +397,11 @@ class Word2Vec:
             self.training_seconds = time.perf_counter() - start
             self.words_per_second = trainer.words_done / max(self.training_seconds, 1e-9)
             self.wv.norms = None
-            if bar is not None:
-                bar.close()
         for callback in callbacks:
             callback.on_train_end(self)
-        logger.info("training on %i raw words took %.1fs, %.0f raw words/s", raw_total,
+        logger.info("training on %i raw words took %.1fs, %.0f raw words/s", result.raw_words,
                     self.training_seconds, self.words_per_second)
-        return effective_total, raw_total
-
-    def _make_trainer(self, compute_loss: bool) -> _kernels.Trainer:
-        points, codes, offsets = self._hs_tree if self.hs else (None, None, None)
-        return _kernels.Trainer(
-            self.wv.vectors, self.syn1neg, self.syn1, self._noise_table, self._keep_threshold,
-            points, codes, offsets, sg=bool(self.sg), cbow_mean=bool(self.cbow_mean),
-            batched=self.batched, hs=bool(self.hs), softmax=bool(self.softmax),
-            negative=self.negative,
-            window=self.window, shrink_windows=self.shrink_windows, compute_loss=compute_loss)
-
-    def _progress_bar(self, total: int):
-        show = self.progress if self.progress is not None else sys.stderr.isatty()
-        if not show:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, unit="word", unit_scale=True, desc="training", leave=False,
-                    dynamic_ncols=True)
-
-    def _report(self, bar, trainer: _kernels.Trainer, workers: list) -> None:
-        if bar is None:
-            return
-        bar.update(trainer.words_done - bar.n)
-        postfix = {"alpha": f"{trainer.alpha:.5f}"}
-        predictions = sum(w.predictions for w in workers)
-        if predictions and any(w.loss for w in workers):
-            postfix["loss"] = f"{sum(w.loss for w in workers) / predictions:.4f}"
-        bar.set_postfix(postfix, refresh=False)
-        bar.set_description(f"epoch {self.epochs_trained + 1}", refresh=True)
-
-    def _join(self, threads: list, trainer: _kernels.Trainer, workers: list, bar,
-              errors: list) -> None:
-        """Wait for the workers, reporting progress (callers stop them on Ctrl-C)."""
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)
-                self._report(bar, trainer, workers)
-        if errors:
-            raise errors[0]
-
-    def _run_file_epoch(self, trainer, workers, vocab_hash, corpus_file, ranges, bar) -> None:
-        errors: list = []
-
-        def work(worker, byte_range):
-            try:
-                _corpus.train_file_range(trainer, worker, vocab_hash, corpus_file, *byte_range)
-            except BaseException as error:
-                errors.append(error)
-                trainer.request_stop()
-
-        threads = [threading.Thread(target=work, args=(w, r), daemon=True, name="fastw2v-worker")
-                   for w, r in zip(workers, ranges)]
-        try:
-            for thread in threads:
-                thread.start()
-            self._join(threads, trainer, workers, bar, errors)
-        except BaseException:
-            trainer.request_stop()
-            for thread in threads:
-                if thread.ident is not None:
-                    thread.join()
-            raise
-
-    def _run_iterable_epoch(self, trainer, workers, corpus_iterable, bar, epoch: int) -> int:
-        """Feed batches of encoded sentences to the workers; returns the number of sentences."""
-        jobs: queue.Queue = queue.Queue(maxsize=2 * len(workers))
-        errors: list = []
-
-        def work(worker):
-            while True:
-                job = jobs.get()
-                if job is None:
-                    return
-                if errors or trainer.stop_requested:
-                    continue
-                try:
-                    trainer.train_batch(worker, *job)
-                except BaseException as error:
-                    errors.append(error)
-                    trainer.request_stop()
-
-        threads = [threading.Thread(target=work, args=(w,), daemon=True, name="fastw2v-worker")
-                   for w in workers]
-
-        def put(job) -> None:
-            while True:
-                try:
-                    jobs.put(job, timeout=0.2)
-                    return
-                except queue.Full:
-                    self._report(bar, trainer, workers)
-
-        key_to_index = self.wv.key_to_index
-        batch: list = []
-        batch_start = 0
-        finished = False
-        try:
-            for thread in threads:
-                thread.start()
-            batch_words = 0
-            for sentence in corpus_iterable:
-                batch.append(sentence)
-                batch_words += len(sentence) if hasattr(sentence, "__len__") else 1
-                if batch_words >= self.batch_words:
-                    put(_corpus.encode_sentences(batch, key_to_index, batch_start))
-                    batch_start += len(batch)
-                    batch, batch_words = [], 0
-                if errors:
-                    break
-            if batch and not errors:
-                put(_corpus.encode_sentences(batch, key_to_index, batch_start))
-            for _ in threads:
-                put(None)
-            self._join(threads, trainer, workers, bar, errors)
-            finished = True
-        finally:
-            if not finished:
-                self._stop_workers(threads, jobs, trainer)
-        return batch_start + len(batch)
-
-    @staticmethod
-    def _stop_workers(threads: list, jobs: queue.Queue, trainer: _kernels.Trainer) -> None:
-        """After an error or Ctrl-C: stop the workers within a sentence and wait for them all."""
-        trainer.request_stop()
-        while any(thread.is_alive() for thread in threads if thread.ident is not None):
-            # Workers skip the jobs left once a stop is requested; the sentinels end them.
-            try:
-                jobs.put_nowait(None)
-            except queue.Full:
-                try:
-                    jobs.get_nowait()
-                except queue.Empty:
-                    pass
-            for thread in threads:
-                if thread.ident is not None:
-                    thread.join(timeout=0.01)
+        return result.effective_words, result.raw_words
 
     def get_latest_training_loss(self) -> float:
         """The summed loss of the last epoch trained with ``compute_loss=True``."""
@@ -644,7 +415,7 @@ class Word2Vec:
 
         metadata = {
             "kind": MODEL_KIND,
-            "params": {name: getattr(self, name) for name in _PARAMS},
+            "params": self.config.saved(),
             "index_to_key": list(self.wv.index_to_key),
             "corpus_count": self.corpus_count,
             "corpus_total_words": self.corpus_total_words,
@@ -654,7 +425,7 @@ class Word2Vec:
             "train_count": self.train_count,
         }
         arrays = {"vectors": self.wv.vectors, "counts": self.wv.expandos["count"],
-                  "syn1neg": self.syn1neg, "syn1": self.syn1}
+                  **_objectives.saved_arrays(self._objectives, self.vector_size)}
         io.save_archive(fname, metadata, arrays)
 
     @classmethod
@@ -666,15 +437,9 @@ class Word2Vec:
         try:
             if metadata.get("kind") != MODEL_KIND:
                 raise ValueError(f"holds a {metadata.get('kind')!r}, not a Word2Vec model")
-            params = dict(metadata["params"])
-            unknown = sorted(set(params) - set(_PARAMS))
-            if unknown:
-                raise ValueError(f"unknown parameters {', '.join(map(repr, unknown))}")
-            for name in _FLAG_PARAMS:
-                if not isinstance(params.get(name, 0), (bool, int)):
-                    raise ValueError(f"parameter {name!r} must be a boolean or 0/1")
+            config = TrainingConfig.from_saved(dict(metadata["params"]))
             words = metadata["index_to_key"]
-            model = cls(**params)
+            model = cls(**config.as_dict())
             vectors = np.ascontiguousarray(arrays["vectors"], dtype=np.float32)
             counts = np.asarray(arrays["counts"], dtype=np.int64)
             size, dim = len(words), model.vector_size
@@ -685,14 +450,8 @@ class Word2Vec:
             model.wv.key_to_index = {w: i for i, w in enumerate(words)}
             model.wv.expandos["count"] = counts
             model.wv.vectors = vectors if mmap is None else arrays["vectors"]
-            model.syn1neg = np.array(arrays["syn1neg"], dtype=np.float32)
-            model.syn1 = np.array(arrays["syn1"], dtype=np.float32)
-            expected_neg = (size, dim) if model.negative else (0, dim)
-            expected_hs = (size, dim) if (model.hs or model.softmax) else (0, dim)
-            if model.syn1neg.shape != expected_neg or model.syn1.shape != expected_hs:
-                raise ValueError("output weights do not match the vocabulary")
-            if size:
-                model._prepare_tables()
+            model._objectives = _objectives.restore(config, counts, arrays)
+            model._keep_threshold = vocab_mod.keep_thresholds(counts, config.sample)
             for name in ("corpus_count", "corpus_total_words", "epochs_trained", "train_count"):
                 value = metadata[name]
                 if isinstance(value, bool) or not isinstance(value, int) or not (
@@ -712,3 +471,30 @@ class Word2Vec:
     def __str__(self) -> str:
         return (f"Word2Vec<vocab={len(self.wv)}, vector_size={self.vector_size}, "
                 f"alpha={self.alpha}>")
+
+
+def _config_property(name: str) -> property:
+    def get(model: Word2Vec) -> Any:
+        return getattr(model.config, name)
+
+    def set_(model: Word2Vec, value: Any) -> None:
+        model.config = model.config.replace(**{name: value})
+
+    return property(get, set_, doc=PARAMETERS[name].doc)
+
+
+# Every parameter reads as an attribute (model.window) and is checked when set.
+for _name in PARAMETERS:
+    setattr(Word2Vec, _name, _config_property(_name))
+Word2Vec.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+     inspect.Parameter("sentences", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+     inspect.Parameter("corpus_file", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+     inspect.Parameter("trim_rule", inspect.Parameter.KEYWORD_ONLY, default=None),
+     inspect.Parameter("callbacks", inspect.Parameter.KEYWORD_ONLY, default=())]
+    + [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+       for p in PARAMETERS.values()])
+if Word2Vec.__doc__:
+    Word2Vec.__doc__ = Word2Vec.__doc__.replace("    Examples\n", "    Parameters\n    ----------\n"
+        + "".join(f"    {line}\n" for line in _config.parameters_doc().splitlines())
+        + "\n    Examples\n", 1)

@@ -340,11 +340,11 @@ def test_simple_tokenize(text, tokens):
 
 
 def _splits_like_str_split(tmp_path, data: bytes) -> bool:
-    from fastw2v import _corpus
+    from fastw2v import _count
 
     path = tmp_path / "probe.txt"
     path.write_bytes(data)
-    return _corpus.splits_like_str_split(str(path))
+    return _count.splits_like_str_split(str(path))
 
 
 def test_every_whitespace_str_split_knows_beyond_ascii_is_detected(tmp_path):

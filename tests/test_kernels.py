@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from fastw2v import _kernels, _sampling
-from fastw2v import vocab as vocab_mod
+from fastw2v import _kernels, _objectives, _sampling
+from fastw2v import _vocab as vocab_mod
+from fastw2v._config import TrainingConfig
 
 DIM = 8
 COUNTS = np.array([40, 25, 17, 11, 8, 6, 4, 3, 2, 1], dtype=np.int64)
@@ -22,12 +23,21 @@ def make_trainer(objective, sg, batched=True, cbow_mean=True, negative=3, seed=0
     syn1neg = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
     syn1 = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
     points, codes, offsets = vocab_mod.huffman_paths(COUNTS)
-    trainer = _kernels.Trainer(
-        syn0, syn1neg, syn1, _sampling.build_alias_table(COUNTS ** 0.75),
-        vocab_mod.keep_thresholds(COUNTS, 0), points, codes, offsets,
+    if sgemm != _kernels.SGEMM_STEP:
+        pytest.skip("the sgemm step is compiled in with FASTW2V_SGEMM=1 only" if sgemm else
+                    "this build runs the sgemm step")
+    config = TrainingConfig(
         sg=sg, batched=batched, cbow_mean=cbow_mean, hs=objective == "hs",
         softmax=objective == "softmax", negative=negative if objective == "ns" else 0,
-        window=window, shrink_windows=True, compute_loss=compute_loss, sgemm=sgemm)
+        window=window, shrink_windows=True, vector_size=dim)
+    objective_unit = {
+        "ns": lambda: _objectives.NegativeSampling(
+            syn1neg, _sampling.build_alias_table(COUNTS ** 0.75), negative),
+        "hs": lambda: _objectives.HierarchicalSoftmax(syn1, (points, codes, offsets)),
+        "softmax": lambda: _objectives.FullSoftmax(syn1),
+    }[objective]()
+    trainer = _kernels.Trainer(config, syn0, vocab_mod.keep_thresholds(COUNTS, 0),
+                               [objective_unit], compute_loss=compute_loss)
     arrays = {"syn0": syn0, "syn1neg": syn1neg, "syn1": syn1, "points": points,
               "codes": codes, "offsets": offsets}
     return trainer, _kernels.WorkerState(trainer, 1), arrays
@@ -128,10 +138,11 @@ def test_worked_sgns_example():
     syn0 = np.array([[0.10, 0.30], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32)
     syn1neg = np.array([[0.0, 0.0], [0.20, 0.90], [0.70, 0.10]], dtype=np.float32)
     counts = np.array([3, 2, 1])
+    config = TrainingConfig(sg=1, batched=False, negative=1, window=1, shrink_windows=False,
+                            vector_size=2)
     trainer = _kernels.Trainer(
-        syn0, syn1neg, None, _sampling.build_alias_table(counts), vocab_mod.keep_thresholds(
-            counts, 0), None, None, None, sg=True, batched=False, cbow_mean=True, hs=False,
-        softmax=False, negative=1, window=1, shrink_windows=False, compute_loss=False)
+        config, syn0, vocab_mod.keep_thresholds(counts, 0),
+        [_objectives.NegativeSampling(syn1neg, _sampling.build_alias_table(counts), 1)])
     worker = _kernels.WorkerState(trainer, 0)
     trainer.predict_step(worker, [0], 1, 0.1, negatives=[2])
     # Exact values of the update: sigmoid(0.29) = 0.57199, sigmoid(0.10) = 0.52498.

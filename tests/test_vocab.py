@@ -5,8 +5,9 @@ import heapq
 import numpy as np
 import pytest
 
-from fastw2v import _kernels, _sampling
-from fastw2v import vocab as vocab_mod
+from fastw2v import _kernels, _objectives, _sampling
+from fastw2v import _vocab as vocab_mod
+from fastw2v._config import TrainingConfig
 
 
 def test_scan_counts_words_and_sentences():
@@ -58,10 +59,9 @@ def test_kept_fraction_per_word_matches_the_formula():
     counts = np.array([50_000, 20_000, 5_000, 500, 50], dtype=np.int64)
     thresholds = vocab_mod.keep_thresholds(counts, 1e-3)
     syn = np.zeros((len(counts), 4), dtype=np.float32)
-    trainer = _kernels.Trainer(
-        syn, syn.copy(), None, _sampling.build_alias_table(counts), thresholds, None, None, None,
-        sg=True, batched=True, cbow_mean=True, hs=False, softmax=False, negative=1, window=2,
-        shrink_windows=True, compute_loss=False)
+    config = TrainingConfig(sg=1, negative=1, window=2, vector_size=4)
+    trainer = _kernels.Trainer(config, syn, thresholds, [_objectives.NegativeSampling(
+        syn.copy(), _sampling.build_alias_table(counts), 1)])
     worker = _kernels.WorkerState(trainer, 11)
     trials = 200_000
     ids = np.repeat(np.arange(len(counts), dtype=np.int32), trials)

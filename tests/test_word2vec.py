@@ -93,12 +93,12 @@ def test_corpus_file_and_line_sentence_agree_on_the_vocabulary(corpus_path):
 
 def test_line_sentence_over_a_plain_file_is_read_by_the_compiled_reader(
         corpus_path, monkeypatch):
-    from fastw2v import _corpus
+    from fastw2v import _corpus, _count
 
     calls = []
-    for name in ("count_file_words", "train_file_range"):
-        original = getattr(_corpus, name)
-        monkeypatch.setattr(_corpus, name, lambda *a, _f=original, _n=name: (
+    for module, name in ((_count, "count_file_words"), (_corpus, "train_file_range")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, _n=name: (
             calls.append(_n), _f(*a))[1])
     params = dict(vector_size=24, window=3, min_count=1, workers=2, epochs=5, seed=3)
     from_lines = Word2Vec(LineSentence(str(corpus_path)), **params)
@@ -114,7 +114,7 @@ def test_line_sentence_over_a_plain_file_is_read_by_the_compiled_reader(
 def test_line_sentences_the_compiled_reader_would_change_are_iterated(tmp_path, corpus_path):
     import gzip
 
-    from fastw2v.word2vec import _line_sentence_file
+    from fastw2v._training import line_sentence_file as _line_sentence_file
 
     class Lowered(LineSentence):
         def __iter__(self):

@@ -82,17 +82,18 @@ def scan_sentences(sentences: Iterable, max_vocab_size: int | None = None,
 
 
 def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
-                     trim_rule: TrimRule = None, max_sentence_length: int = 10000) -> CorpusScan:
+                     trim_rule: TrimRule = None,
+                     max_sentence_length: int | None = None) -> CorpusScan:
     """Count the words of a corpus file: one sentence per line, tokens split on ASCII whitespace.
 
     Counted in C with the same tokenisation as the compiled corpus-file trainer, so both agree
     on every word. `trim_rule` applies when the final vocabulary is chosen; during the scan,
     `max_vocab_size` prunes by count alone.
     """
-    from fastw2v import _corpus
+    from fastw2v import _corpus, _count
 
-    items, total_words, sentences, min_reduce = _corpus.count_file_words(
-        path, max_vocab_size or 0, max_sentence_length)
+    items, total_words, sentences, min_reduce = _count.count_file_words(
+        path, max_vocab_size or 0, max_sentence_length or _corpus.MAX_SENTENCE_LENGTH)
     counts = {}
     for key, count in items:
         try:
@@ -119,6 +120,28 @@ def select_words(counts: dict, min_count: int, trim_rule: TrimRule = None,
         # sorted() is stable, so equal counts keep the order in which words were first seen.
         words.sort(key=counts.__getitem__, reverse=True)
     return words
+
+
+def grown_vocabulary(index_to_key: list, old_counts: np.ndarray, counts: dict, min_count: int,
+                     trim_rule: TrimRule = None, sorted_vocab: bool = True
+                     ) -> tuple[list[str], np.ndarray]:
+    """The vocabulary after an update with the new corpus's `counts`: known words keep their
+    place and add their new counts; new words that survive `min_count`/`trim_rule` follow, by
+    descending count when `sorted_vocab`. Returns (words, counts)."""
+    known = {w: i for i, w in enumerate(index_to_key)}
+    merged = np.array(old_counts, dtype=np.int64, copy=True)
+    new_words = []
+    for word, count in counts.items():
+        index = known.get(word)
+        if index is not None:
+            merged[index] += count
+        elif keep_vocab_item(word, count, min_count, trim_rule):
+            new_words.append(word)
+    if sorted_vocab:
+        new_words.sort(key=counts.__getitem__, reverse=True)
+    words = list(index_to_key) + new_words
+    return words, np.concatenate([merged, np.array([counts[w] for w in new_words],
+                                                   dtype=np.int64)])
 
 
 def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:

@@ -1,0 +1,310 @@
+"""Counting the words of a corpus file, and checking whether the compiled reader would split a
+file as Python's ``str.split()`` does; both without the GIL.
+
+`count_file_words` feeds every byte through the tokenizer of `_tokenize.pxd`, the one the
+trainer reads with, so the vocabulary holds exactly the words training will look up.
+"""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdio cimport FILE, fclose, ferror, fread
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memmove
+
+from fastw2v._tokenize cimport (
+    MAX_SENTENCE_LENGTH,
+    MAX_TOKEN_BYTES,
+    READ_CHUNK,
+    SENTENCE_ENDED,
+    TOKEN_ENDED,
+    Tokenizer,
+    hash_token,
+    is_space,
+    open_corpus,
+    read_buffer,
+    tokenizer_feed,
+    tokenizer_init,
+)
+
+from fastw2v._corpus import MAX_PROBED_LINE_BYTES
+
+
+cdef class _WordCounter:
+    """Growable hash table of byte strings to counts, in first-seen order, for vocabulary scans."""
+
+    cdef uint8_t *arena
+    cdef int64_t arena_used, arena_size
+    cdef int64_t *offsets      # entry i is arena[offsets[i]:offsets[i + 1]]
+    cdef int64_t *counts
+    cdef uint64_t *hashes
+    cdef int64_t entries, capacity
+    cdef int32_t *slots
+    cdef uint64_t mask
+
+    def __cinit__(self):
+        self.arena_size = 1 << 20
+        self.capacity = 1 << 16
+        self.arena = <uint8_t *>malloc(self.arena_size)
+        self.offsets = <int64_t *>malloc((self.capacity + 1) * sizeof(int64_t))
+        self.counts = <int64_t *>malloc(self.capacity * sizeof(int64_t))
+        self.hashes = <uint64_t *>malloc(self.capacity * sizeof(uint64_t))
+        self.slots = <int32_t *>malloc(2 * self.capacity * sizeof(int32_t))
+        if (self.arena == NULL or self.offsets == NULL or self.counts == NULL
+                or self.hashes == NULL or self.slots == NULL):
+            raise MemoryError("cannot allocate the vocabulary counter")
+        self.mask = 2 * self.capacity - 1
+        self.offsets[0] = 0
+        self._clear_slots()
+
+    def __dealloc__(self):
+        free(self.arena)
+        free(self.offsets)
+        free(self.counts)
+        free(self.hashes)
+        free(self.slots)
+
+    cdef void _clear_slots(self) noexcept nogil:
+        cdef int64_t i
+        for i in range(self.mask + 1):
+            self.slots[i] = -1
+
+    cdef void _reindex(self) noexcept nogil:
+        cdef int64_t i
+        cdef uint64_t slot
+        self._clear_slots()
+        for i in range(self.entries):
+            slot = self.hashes[i] & self.mask
+            while self.slots[slot] != -1:
+                slot = (slot + 1) & self.mask
+            self.slots[slot] = <int32_t>i
+
+    cdef int _grow(self, int64_t token_length) noexcept nogil:
+        """Make room for one more entry of token_length bytes; -1 when memory runs out."""
+        cdef void *p
+        cdef int64_t size
+        if self.arena_used + token_length > self.arena_size:
+            size = 2 * self.arena_size + token_length
+            p = realloc(self.arena, size)
+            if p == NULL:
+                return -1
+            self.arena = <uint8_t *>p
+            self.arena_size = size
+        if self.entries == self.capacity:
+            if self.capacity >= (1 << 30):
+                return -1
+            self.capacity *= 2
+            p = realloc(self.offsets, (self.capacity + 1) * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.offsets = <int64_t *>p
+            p = realloc(self.counts, self.capacity * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.counts = <int64_t *>p
+            p = realloc(self.hashes, self.capacity * sizeof(uint64_t))
+            if p == NULL:
+                return -1
+            self.hashes = <uint64_t *>p
+            p = realloc(self.slots, 2 * self.capacity * sizeof(int32_t))
+            if p == NULL:
+                return -1
+            self.slots = <int32_t *>p
+            self.mask = 2 * self.capacity - 1
+            self._reindex()
+        return 0
+
+    cdef int add(self, const uint8_t *token, int64_t length) noexcept nogil:
+        cdef uint64_t h = hash_token(token, length)
+        cdef uint64_t slot = h & self.mask
+        cdef int32_t entry
+        cdef int64_t start, capacity
+        while True:
+            entry = self.slots[slot]
+            if entry < 0:
+                break
+            start = self.offsets[entry]
+            if (self.hashes[entry] == h and self.offsets[entry + 1] - start == length
+                    and memcmp(&self.arena[start], token, length) == 0):
+                self.counts[entry] += 1
+                return 0
+            slot = (slot + 1) & self.mask
+        capacity = self.capacity
+        if self._grow(length) != 0:
+            return -1
+        if self.capacity != capacity:
+            # The slots were rebuilt for the larger table: find a free one again.
+            slot = h & self.mask
+            while self.slots[slot] != -1:
+                slot = (slot + 1) & self.mask
+        entry = <int32_t>self.entries
+        memcpy(&self.arena[self.arena_used], token, length)
+        self.arena_used += length
+        self.offsets[entry + 1] = self.arena_used
+        self.counts[entry] = 1
+        self.hashes[entry] = h
+        self.slots[slot] = entry
+        self.entries += 1
+        return 0
+
+    cdef void prune(self, int64_t min_count) noexcept nogil:
+        """Drop the entries seen fewer than min_count times, keeping first-seen order."""
+        cdef int64_t i, kept = 0, start, length, used = 0
+        for i in range(self.entries):
+            if self.counts[i] < min_count:
+                continue
+            start = self.offsets[i]
+            length = self.offsets[i + 1] - start
+            if used != start:
+                memmove(&self.arena[used], &self.arena[start], length)
+            self.offsets[kept] = used
+            used += length
+            self.counts[kept] = self.counts[i]
+            self.hashes[kept] = self.hashes[i]
+            kept += 1
+        self.offsets[kept] = used
+        self.entries = kept
+        self.arena_used = used
+        self._reindex()
+
+    def items(self):
+        """(word bytes, count) pairs in first-seen order."""
+        cdef int64_t i
+        return [((<char *>self.arena)[self.offsets[i]:self.offsets[i + 1]], self.counts[i])
+                for i in range(self.entries)]
+
+
+def count_file_words(path, int64_t max_vocab_size=0,
+                     int64_t max_sentence_length=MAX_SENTENCE_LENGTH):
+    """Count the tokens of a corpus file with the trainer's tokenisation.
+
+    Returns (items, total_words, sentences, min_reduce): items are (bytes, count) in first-seen
+    order. With max_vocab_size, entries seen fewer than min_reduce times are dropped each time
+    the table grows past it, and min_reduce rises by one (word2vec.c's ReduceVocab).
+    """
+    cdef _WordCounter counter = _WordCounter()
+    cdef FILE *f
+    cdef uint8_t *chunk
+    cdef Tokenizer tokens
+    cdef int64_t got, i, total = 0, sentences = 0
+    cdef int64_t min_reduce = 1
+    cdef bint failed = False, at_end
+    cdef int events
+    if max_sentence_length < 1:
+        raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+    tokenizer_init(&tokens, max_sentence_length)
+    f = open_corpus(path)
+    chunk = read_buffer(f)
+    try:
+        with nogil:
+            while not failed:
+                got = fread(chunk, 1, READ_CHUNK, f)
+                at_end = got < READ_CHUNK
+                for i in range(got + (1 if at_end else 0)):
+                    events = tokenizer_feed(&tokens, chunk[i] if i < got else 10)
+                    if events & TOKEN_ENDED:
+                        # Over-long tokens count as words but, as in training, are unknown ones.
+                        if (tokens.ended_length <= MAX_TOKEN_BYTES
+                                and counter.add(tokens.token, tokens.ended_length)):
+                            failed = True
+                            break
+                        total += 1
+                        if max_vocab_size and counter.entries > max_vocab_size:
+                            counter.prune(min_reduce)
+                            min_reduce += 1
+                    if events & SENTENCE_ENDED:
+                        sentences += 1
+                if at_end:
+                    break
+        if failed:
+            raise MemoryError("out of memory while counting the vocabulary")
+    finally:
+        free(chunk)
+        fclose(f)
+    return counter.items(), total, sentences, min_reduce
+
+
+cdef inline bint _is_unicode_space(uint32_t code_point) noexcept nogil:
+    # What str.split() splits on beyond ASCII whitespace (str.isspace() above U+007F).
+    return (code_point == 0x85 or code_point == 0xA0 or code_point == 0x1680
+            or 0x2000 <= code_point <= 0x200A or code_point == 0x2028 or code_point == 0x2029
+            or code_point == 0x202F or code_point == 0x205F or code_point == 0x3000)
+
+
+def splits_like_str_split(path, int64_t max_line_bytes=MAX_PROBED_LINE_BYTES) -> bool:
+    """Whether this file's sentences, read by the compiled reader, are exactly what decoding each
+    line as UTF-8 and calling ``str.split()`` gives (LineSentence's rule).
+
+    True when the file is valid UTF-8 (the strict decoder's rules: no overlong forms, no
+    surrogates, nothing above U+10FFFF), holds no whitespace that str.split() knows and ASCII
+    tokenisation does not (U+001C to U+001F, U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028,
+    U+2029, U+202F, U+205F, U+3000), no token longer than the reader keeps, and no line longer
+    than `max_line_bytes`: `file_ranges` then finds a newline near every worker's nominal start,
+    so each worker's range starts at a line.
+    """
+    cdef FILE *f
+    cdef uint8_t *chunk
+    cdef int64_t got, i, token_length = 0, line_length = 0
+    cdef int need = 0
+    cdef uint32_t code_point = 0
+    cdef uint8_t c, low = 0x80, high = 0xBF
+    cdef bint same = True
+    f = open_corpus(path)
+    chunk = read_buffer(f)
+    with nogil:
+        while same:
+            got = fread(chunk, 1, READ_CHUNK, f)
+            for i in range(got):
+                c = chunk[i]
+                if need:
+                    # A continuation byte, within the range the lead byte allows for it.
+                    if c < low or c > high:
+                        same = False
+                        break
+                    code_point = (code_point << 6) | (c & 0x3F)
+                    low, high = 0x80, 0xBF
+                    need -= 1
+                    if need == 0 and _is_unicode_space(code_point):
+                        same = False
+                        break
+                elif c < 0x80:
+                    if 0x1C <= c <= 0x1F:
+                        same = False
+                        break
+                elif 0xC2 <= c <= 0xDF:
+                    need, code_point = 1, c & 0x1F
+                elif 0xE0 <= c <= 0xEF:
+                    need, code_point = 2, c & 0x0F
+                    if c == 0xE0:
+                        low = 0xA0
+                    elif c == 0xED:
+                        high = 0x9F
+                elif 0xF0 <= c <= 0xF4:
+                    need, code_point = 3, c & 0x07
+                    if c == 0xF0:
+                        low = 0x90
+                    elif c == 0xF4:
+                        high = 0x8F
+                else:
+                    same = False
+                    break
+                if c == 10:
+                    line_length = 0
+                else:
+                    line_length += 1
+                    if line_length > max_line_bytes:
+                        same = False
+                        break
+                if is_space(c):
+                    token_length = 0
+                else:
+                    token_length += 1
+                    if token_length > MAX_TOKEN_BYTES:
+                        same = False
+                        break
+            if got < READ_CHUNK:
+                break
+        if ferror(f):
+            same = False
+    free(chunk)
+    fclose(f)
+    # A multi-byte character cut off by the end of the file is not valid UTF-8 either.
+    return same and need == 0
