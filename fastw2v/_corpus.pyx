@@ -10,6 +10,7 @@ Two ways text reaches the kernels:
 """
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -68,6 +69,25 @@ cdef enum:
 MAX_PROBED_LINE_BYTES = PROBE_BYTES - 1
 
 
+cpdef object sentence_tokens(object sentence, Py_ssize_t index):
+    """The tokens of corpus sentence `index` as a list or tuple, whose len() is what iterating
+    the sentence gives (a sentence object's own __len__ is never trusted)."""
+    cdef type kind = type(sentence)
+    if kind is list or kind is tuple:
+        return sentence
+    if isinstance(sentence, (str, bytes)):
+        raise TypeError(f"sentence {index} is a {kind.__name__}, not a list of tokens: split it "
+                        "first, e.g. text.split()")
+    if isinstance(sentence, Mapping):
+        raise TypeError(f"sentence {index} is a {kind.__name__}, a mapping, not a list of "
+                        "tokens: give its words as a list")
+    try:
+        return list(sentence)
+    except TypeError:
+        raise TypeError(f"sentence {index} is a {kind.__name__}, not a list of str "
+                        "tokens") from None
+
+
 def encode_sentences(list sentences, dict key_to_index, Py_ssize_t first_index=0):
     """Word ids of a batch of sentences, dropping out-of-vocabulary tokens.
 
@@ -75,21 +95,13 @@ def encode_sentences(list sentences, dict key_to_index, Py_ssize_t first_index=0
     raw_words[s] its token count before unknown words were dropped. `first_index` is the index
     of the batch's first sentence in the corpus, for error messages.
     """
-    cdef Py_ssize_t n_sentences = len(sentences), total = 0, s, n = 0
-    cdef object sentence, token
+    cdef Py_ssize_t n_sentences = len(sentences), total = 0, s, n = 0, t
+    cdef object tokens, token
     cdef void *value
-    for s in range(n_sentences):
-        sentence = sentences[s]
-        if isinstance(sentence, (str, bytes)):
-            raise TypeError(
-                f"sentence {first_index + s} is a {type(sentence).__name__}, not a list of "
-                "tokens: split it first, e.g. text.split()")
-        try:
-            total += len(sentence)
-        except TypeError:
-            raise TypeError(
-                f"sentence {first_index + s} is a {type(sentence).__name__}, not a list of "
-                "str tokens") from None
+    cdef list token_lists = [sentence_tokens(sentences[s], first_index + s)
+                             for s in range(n_sentences)]
+    for tokens in token_lists:
+        total += len(tokens)
     ids_array = np.empty(total, dtype=np.int32)
     ends_array = np.empty(n_sentences, dtype=np.int64)
     raw_array = np.empty(n_sentences, dtype=np.int64)
@@ -97,9 +109,11 @@ def encode_sentences(list sentences, dict key_to_index, Py_ssize_t first_index=0
     cdef int64_t[::1] ends = ends_array
     cdef int64_t[::1] raw = raw_array
     for s in range(n_sentences):
-        sentence = sentences[s]
-        raw[s] = len(sentence)
-        for token in sentence:
+        tokens = token_lists[s]
+        raw[s] = len(tokens)
+        # Indexing a list or tuple of known length: nothing can yield more than was counted.
+        for t in range(raw[s]):
+            token = tokens[t]
             value = PyDict_GetItem(key_to_index, token)
             if value == NULL:
                 # The vocabulary holds only str keys, so any other token type lands here.
@@ -167,13 +181,17 @@ cdef class VocabHash:
 
 
 cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE *f,
-                      int64_t length) noexcept nogil:
-    """Train every sentence in the next `length` bytes of `f`; -1 on allocation failure."""
+                      int64_t length, int64_t *too_long_at,
+                      int64_t *too_long_length) noexcept nogil:
+    """Train every sentence in the next `length` bytes of `f`; -1 on allocation failure, -2
+    at a token longer than MAX_TOKEN_BYTES (its offset in the range and its length in the two
+    out-parameters)."""
     cdef const Model *m = &trainer.model
     cdef uint8_t *chunk = <uint8_t *>malloc(READ_CHUNK)
     cdef int32_t *ids = <int32_t *>malloc(_MAX_SENTENCE_LENGTH * sizeof(int32_t))
     cdef Tokenizer *tokens = <Tokenizer *>malloc(sizeof(Tokenizer))
-    cdef int64_t remaining = length, got, i, n_ids = 0, n_raw = 0
+    cdef int64_t remaining = length, got, i, n_ids = 0, n_raw = 0, consumed = 0
+    cdef int status = 0
     cdef int32_t word
     cdef int events
     if chunk == NULL or ids == NULL or tokens == NULL:
@@ -191,10 +209,13 @@ cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE
             # One virtual newline after the range's last byte ends its last sentence.
             events = tokenizer_feed(tokens, chunk[i] if i < got else 10)
             if events & TOKEN_ENDED:
+                if tokens.ended_length > MAX_TOKEN_BYTES:
+                    too_long_at[0] = consumed + i - tokens.ended_length
+                    too_long_length[0] = tokens.ended_length
+                    status = -2
+                    break
                 n_raw += 1
-                # A token too long to keep is read as an unknown word.
-                word = (-1 if tokens.ended_length > MAX_TOKEN_BYTES
-                        else vocab.lookup(tokens.token, tokens.ended_length))
+                word = vocab.lookup(tokens.token, tokens.ended_length)
                 if word >= 0:
                     ids[n_ids] = word
                     n_ids += 1
@@ -206,10 +227,13 @@ cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE
                 n_raw = 0
                 if stop_requested(m):
                     break
+        if status:
+            break
+        consumed += got
     free(chunk)
     free(ids)
     free(tokens)
-    return 0
+    return status
 
 
 def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
@@ -217,6 +241,7 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
     """Train on bytes [start, end) of the corpus file; both ends must be line or token bounds."""
     cdef FILE *f
     cdef int status
+    cdef int64_t too_long_at = 0, too_long_length = 0
     if end <= start:
         return
     f = open_corpus(path)
@@ -224,7 +249,12 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
         if fw_seek(f, start) != 0:
             raise OSError(f"cannot seek to byte {start} of {os.fspath(path)!r}")
         with nogil:
-            status = _train_range(trainer, worker, vocab, f, end - start)
+            status = _train_range(trainer, worker, vocab, f, end - start, &too_long_at,
+                                  &too_long_length)
+        if status == -2:
+            from fastw2v._count import token_too_long
+
+            raise token_too_long(path, start + too_long_at, too_long_length)
         if status != 0:
             raise MemoryError("cannot allocate corpus reading buffers")
     finally:

@@ -172,19 +172,29 @@ cdef class _WordCounter:
                 for i in range(self.entries)]
 
 
+def token_too_long(path, int64_t offset, int64_t length) -> ValueError:
+    """The error for a token longer than a corpus file's reader keeps."""
+    from os import fspath
+
+    return ValueError(
+        f"corpus file {fspath(path)!r} has a token of {length:,} bytes at byte {offset:,}: "
+        f"tokens longer than {MAX_TOKEN_BYTES:,} bytes are not words; split or remove it, or "
+        "read the file with LineSentence, which keeps it")
+
+
 def count_file_words(path, int64_t max_vocab_size=0,
                      int64_t max_sentence_length=MAX_SENTENCE_LENGTH):
     """Count the tokens of a corpus file with the trainer's tokenisation.
 
     Returns (items, total_words, sentences, min_reduce): items are (bytes, count) in first-seen
     order. With max_vocab_size, entries seen fewer than min_reduce times are dropped each time
-    the table grows past it, and min_reduce rises by one (word2vec.c's ReduceVocab).
+    the table has grown past it at the end of a sentence, and min_reduce rises by one.
     """
     cdef _WordCounter counter = _WordCounter()
     cdef FILE *f
     cdef uint8_t *chunk
     cdef Tokenizer tokens
-    cdef int64_t got, i, total = 0, sentences = 0
+    cdef int64_t got, i, total = 0, sentences = 0, consumed = 0, too_long_at = -1
     cdef int64_t min_reduce = 1
     cdef bint failed = False, at_end
     cdef int events
@@ -201,21 +211,27 @@ def count_file_words(path, int64_t max_vocab_size=0,
                 for i in range(got + (1 if at_end else 0)):
                     events = tokenizer_feed(&tokens, chunk[i] if i < got else 10)
                     if events & TOKEN_ENDED:
-                        # Over-long tokens count as words but, as in training, are unknown ones.
-                        if (tokens.ended_length <= MAX_TOKEN_BYTES
-                                and counter.add(tokens.token, tokens.ended_length)):
+                        if tokens.ended_length > MAX_TOKEN_BYTES:
+                            too_long_at = consumed + i - tokens.ended_length
+                            break
+                        if counter.add(tokens.token, tokens.ended_length):
                             failed = True
                             break
                         total += 1
+                    if events & SENTENCE_ENDED:
+                        sentences += 1
+                        # Pruned between sentences, as the scan of Python sentences does, so
+                        # that both give the same vocabulary.
                         if max_vocab_size and counter.entries > max_vocab_size:
                             counter.prune(min_reduce)
                             min_reduce += 1
-                    if events & SENTENCE_ENDED:
-                        sentences += 1
-                if at_end:
+                consumed += got
+                if at_end or too_long_at >= 0:
                     break
         if failed:
             raise MemoryError("out of memory while counting the vocabulary")
+        if too_long_at >= 0:
+            raise token_too_long(path, too_long_at, tokens.ended_length)
     finally:
         free(chunk)
         fclose(f)

@@ -3,9 +3,11 @@ epoch loss. It drives a compiled `_kernels.Trainer` over a corpus and knows noth
 API: the facade (`Word2Vec`) hands it hooks for what happens between epochs.
 
 Every way out of `run` (the end, an error in a worker, Ctrl-C) returns only once no worker runs
-any more: the workers signal their end themselves, so no update lands after `run` has returned
-or raised. (`Thread.join` is not enough: before Python 3.13, a join interrupted by Ctrl-C can
-leave a running thread marked as stopped.)
+any more, so no update lands after `run` has returned or raised. Ctrl-C in the main thread is
+turned into a stop request while `run` waits: the workers finish their sentence, and then
+KeyboardInterrupt is raised. A second Ctrl-C raises at once, and the workers are still waited
+for: they signal their end themselves, since `Thread.join` is not enough (before Python 3.13, a
+join interrupted by Ctrl-C can leave a running thread marked as stopped).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import stat
 import sys
 import threading
@@ -170,6 +173,7 @@ class _WorkerPool:
         self.errors: list[BaseException] = []
         self.jobs: Optional[queue.Queue] = None
         self._running: list[threading.Event] = []
+        self._threads: list[threading.Thread] = []
 
     def start(self, target: Callable[..., Any], *args: Any) -> None:
         ended = threading.Event()
@@ -185,6 +189,7 @@ class _WorkerPool:
 
         thread = threading.Thread(target=work, daemon=True, name="fastw2v-worker")
         thread.start()
+        self._threads.append(thread)
         self._running.append(ended)
 
     def failed(self) -> bool:
@@ -197,6 +202,7 @@ class _WorkerPool:
                 self.report()
                 if self.failed():
                     self.stop()
+        self._reap()
         self.report()
         if self.errors:
             raise self.errors[0]
@@ -221,8 +227,48 @@ class _WorkerPool:
                     ended.wait(0.01)
             except KeyboardInterrupt:
                 interrupted = True
+        self._reap()
         if interrupted:
             logger.warning("waited for the workers to stop before raising")
+
+    def _reap(self) -> None:
+        # Every worker has signalled its end and is returning: let the threads finish, so that
+        # none is left over either (a join interrupted again changes nothing: no update is due).
+        try:
+            for thread in self._threads:
+                thread.join(timeout=1.0)
+        except KeyboardInterrupt:
+            pass
+
+
+class _DeferredInterrupt:
+    """While active in the main thread, the first Ctrl-C requests a stop instead of raising
+    wherever the main thread happens to be; `check` raises it once it is safe."""
+
+    def __init__(self, trainer: _kernels.Trainer) -> None:
+        self.trainer = trainer
+        self.pending = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+        self.trainer.request_stop()
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def check(self) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
 
 
 def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
@@ -250,32 +296,35 @@ def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
         bar.set_description(f"epoch {first_epoch + len(result.epochs)}", refresh=True)
 
     try:
-        for epoch in range(epochs):
-            on_epoch_begin()
-            for state in states:
-                state.reset_counters()
-            started = time.perf_counter()
-            raw_before = trainer.words_done
-            pool = _WorkerPool(trainer, report)
-            try:
-                sentences = corpus.run_epoch(trainer, states, pool)
-            except BaseException:
-                pool.stop()
-                raise
-            raw = trainer.words_done - raw_before
-            _check_epoch(corpus, epoch, raw, sentences, trainer.stop_requested)
-            _warn_if_unexpected(epoch, raw, sentences, expected_words, expected_sentences,
-                                isinstance(corpus, IterableCorpus))
-            epoch_result = EpochResult(
-                number=first_epoch + epoch, raw_words=raw,
-                effective_words=sum(s.words_trained for s in states), sentences=sentences,
-                loss=float(sum(s.loss for s in states)), seconds=time.perf_counter() - started)
-            result.epochs.append(epoch_result)
-            logger.info("EPOCH %i: trained %i effective words of %i raw in %.1fs, "
-                        "%.0f effective words/s", epoch_result.number,
-                        epoch_result.effective_words, raw, epoch_result.seconds,
-                        epoch_result.effective_words / max(epoch_result.seconds, 1e-9))
-            on_epoch_end(epoch_result)
+        with _DeferredInterrupt(trainer) as interrupt:
+            for epoch in range(epochs):
+                interrupt.check()
+                on_epoch_begin()
+                for state in states:
+                    state.reset_counters()
+                started = time.perf_counter()
+                raw_before = trainer.words_done
+                pool = _WorkerPool(trainer, report)
+                try:
+                    sentences = corpus.run_epoch(trainer, states, pool)
+                except BaseException:
+                    pool.stop()
+                    raise
+                interrupt.check()
+                raw = trainer.words_done - raw_before
+                _check_epoch(corpus, epoch, raw, sentences, trainer.stop_requested)
+                _warn_if_unexpected(epoch, raw, sentences, expected_words, expected_sentences,
+                                    isinstance(corpus, IterableCorpus))
+                epoch_result = EpochResult(
+                    number=first_epoch + epoch, raw_words=raw,
+                    effective_words=sum(s.words_trained for s in states), sentences=sentences,
+                    loss=float(sum(s.loss for s in states)), seconds=time.perf_counter() - started)
+                result.epochs.append(epoch_result)
+                logger.info("EPOCH %i: trained %i effective words of %i raw in %.1fs, "
+                            "%.0f effective words/s", epoch_result.number,
+                            epoch_result.effective_words, raw, epoch_result.seconds,
+                            epoch_result.effective_words / max(epoch_result.seconds, 1e-9))
+                on_epoch_end(epoch_result)
     finally:
         if bar is not None:
             bar.close()

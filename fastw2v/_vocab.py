@@ -45,50 +45,50 @@ def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: TrimRule =
     return default
 
 
-def _prune(counts: dict, min_reduce: int, trim_rule: TrimRule) -> None:
-    for word in [w for w, c in counts.items() if not keep_vocab_item(w, c, min_reduce, trim_rule)]:
+def _prune_by_count(counts: dict, min_reduce: int) -> None:
+    for word in [w for w, c in counts.items() if c < min_reduce]:
         del counts[word]
 
 
-def scan_sentences(sentences: Iterable, max_vocab_size: int | None = None,
-                   trim_rule: TrimRule = None) -> CorpusScan:
+def scan_sentences(sentences: Iterable, max_vocab_size: int | None = None) -> CorpusScan:
     """Count the words of an iterable of token lists.
 
-    With `max_vocab_size`, the rarest words are pruned whenever the table grows past it (each
-    time with a higher cut-off), so memory stays bounded on corpora with huge vocabularies.
+    With `max_vocab_size`, the rarest words are pruned whenever the table grows past it at the
+    end of a sentence (each time with a higher cut-off), so memory stays bounded on corpora with
+    huge vocabularies. Pruning goes by count alone, as in `scan_corpus_file`, so both give the
+    same vocabulary for the same corpus; `trim_rule` applies when the final vocabulary is chosen.
     """
     counts: Counter = Counter()
     min_reduce = 1
     corpus_count = 0
     total_words = 0
+    from fastw2v._corpus import sentence_tokens
+
     for index, sentence in enumerate(sentences):
-        if isinstance(sentence, (str, bytes)):
-            raise TypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of "
-                            "tokens: split it first, e.g. text.split()")
+        tokens = sentence_tokens(sentence, index)
         try:
-            counts.update(sentence)
-            total_words += len(sentence)
+            counts.update(tokens)
         except TypeError:
-            raise TypeError(f"sentence {index} is not a list of str tokens "
-                            f"(got {type(sentence).__name__})") from None
+            bad = next(t for t in tokens if not isinstance(t, str))
+            raise TypeError(f"sentence {index} holds a token of type {type(bad).__name__} "
+                            f"({bad!r}); tokens must be str") from None
+        total_words += len(tokens)
         corpus_count += 1
         if max_vocab_size and len(counts) > max_vocab_size:
-            _prune(counts, min_reduce, trim_rule)
+            _prune_by_count(counts, min_reduce)
             min_reduce += 1
-    bad = next((key for key in counts if not isinstance(key, str)), None)
-    if bad is not None:
-        raise TypeError(f"tokens must be str, found {type(bad).__name__} token {bad!r}")
+    for key in counts:
+        if not isinstance(key, str):
+            raise TypeError(f"tokens must be str, found {type(key).__name__} token {key!r}")
     return CorpusScan(dict(counts), corpus_count, total_words, min_reduce)
 
 
 def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
-                     trim_rule: TrimRule = None,
                      max_sentence_length: int | None = None) -> CorpusScan:
     """Count the words of a corpus file: one sentence per line, tokens split on ASCII whitespace.
 
     Counted in C with the same tokenisation as the compiled corpus-file trainer, so both agree
-    on every word. `trim_rule` applies when the final vocabulary is chosen; during the scan,
-    `max_vocab_size` prunes by count alone.
+    on every word; `max_vocab_size` prunes as `scan_sentences` does.
     """
     from fastw2v import _corpus, _count
 

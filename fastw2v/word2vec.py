@@ -166,15 +166,14 @@ class Word2Vec:
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         corpus_file = self._check_corpus(corpus_iterable, corpus_file)
-        if corpus_file is None and not self.max_vocab_size:
-            # (With max_vocab_size, the compiled counter prunes at other moments of the scan.)
+        if corpus_file is None:
             corpus_file = _training.line_sentence_file(corpus_iterable)
         with self._exclusive("build_vocab"):
             start = time.perf_counter()
             if corpus_file is not None:
-                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size, trim_rule)
+                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size)
             else:
-                scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size, trim_rule)
+                scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size)
             logger.info("collected %i word types from a corpus of %i raw words and %i "
                         "sentences in %.1fs", len(scan.counts), scan.total_words,
                         scan.corpus_count, time.perf_counter() - start)

@@ -794,3 +794,139 @@ def test_random_corpora_train_or_raise_value_error(tmp_path, sentences, min_coun
         assert np.all(np.isfinite(weights))
     model.save(tmp_path / "model.fw2v")
     assert_same_model(Word2Vec.load(tmp_path / "model.fw2v"), model)
+
+
+# ------------------------------------------------------------- second pass (issue 13): engine
+
+
+LYING_SENTENCES = """
+    import sys
+    from fastw2v import Word2Vec
+
+    class Lying(list):
+        # Claims fewer (or more) tokens than it yields.
+        def __init__(self, tokens, claimed):
+            super().__init__(tokens[:claimed])
+            self.tokens = tokens
+        def __iter__(self):
+            return iter(self.tokens)
+
+    class Sized:
+        def __init__(self, tokens, claimed):
+            self.tokens, self.claimed = tokens, claimed
+        def __len__(self):
+            return self.claimed
+        def __iter__(self):
+            return iter(self.tokens)
+
+    claimed, kind = int(sys.argv[1]), sys.argv[2]
+    make = Lying if kind == "list" else Sized
+    words = ["a", "b", "c", "d"] * 2000
+    corpus = [make(words, claimed) for _ in range(20)]
+    model = Word2Vec(corpus, vector_size=8, min_count=1, workers=2, epochs=2)
+    assert model.corpus_total_words == 20 * len(words), model.corpus_total_words
+    print("ok")
+"""
+
+
+@settings(max_examples=8, deadline=None)
+@given(claimed=st.integers(0, 9000), kind=st.sampled_from(["list", "sized"]))
+def test_sentences_that_lie_about_their_length_never_crash(claimed, kind):
+    # Before: the id buffer was sized from len() with bounds checks off, and overran (SIGSEGV).
+    child = run_child(LYING_SENTENCES, str(claimed), kind, timeout=120)
+    assert child.returncode == 0 and "ok" in child.stdout, child.stderr[-2000:]
+
+
+@pytest.mark.parametrize("sentence", [
+    {"a": 3, "b": 1}, Counter({"a": 5}), ["a", None], [None], ["a", b"b"], ["a", 7]])
+def test_sentences_of_mappings_or_non_str_tokens_are_refused_on_every_route(sentence):
+    # Before: a dict was counted by its values, and a None token was accepted by the vocabulary
+    # scan (the check could not tell "found None" from "found nothing").
+    corpus = [["a", "b", "c"], sentence]
+    with pytest.raises(TypeError, match="sentence 1|tokens must be str"):
+        Word2Vec(corpus, min_count=1, vector_size=4, workers=1)
+    model = Word2Vec(min_count=1, vector_size=4, workers=1)
+    model.build_vocab([["a", "b", "c"]])
+    with pytest.raises(TypeError, match="sentence 1|tokens must be str"):
+        model.train(corpus, total_examples=2, epochs=1)
+
+
+def test_build_vocab_or_train_while_training_is_refused(corpus):
+    model = Word2Vec(vector_size=16, min_count=1, workers=1)
+    model.build_vocab(corpus)
+    errors: list = []
+
+    def train() -> None:
+        try:
+            model.train(corpus, total_examples=len(corpus), epochs=3000)
+        except BaseException as error:  # noqa: B036 - reported to the main thread
+            errors.append(error)
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    try:
+        while model.train_count == 0:
+            pass
+        with pytest.raises(RuntimeError, match="training in another thread"):
+            model.build_vocab(corpus, update=True)
+        with pytest.raises(RuntimeError, match="training in another thread"):
+            model.train(corpus, total_examples=len(corpus), epochs=1)
+        with pytest.raises(RuntimeError, match="training in another thread"):
+            model.build_vocab_from_freq({"w1": 3})
+    finally:
+        worker.join()
+    assert not errors, errors
+    assert model.epochs_trained == 3000
+
+
+def test_no_update_lands_after_ctrl_c(corpus):
+    # Before: train() could re-raise KeyboardInterrupt while a worker still wrote (an
+    # interrupted join() can mark a live thread as stopped before Python 3.13).
+    import _thread
+
+    for _ in range(5):
+        model = Word2Vec(vector_size=32, min_count=1, workers=2)
+        model.build_vocab(corpus * 20)
+        timer = threading.Timer(0.3, _thread.interrupt_main)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            model.train(corpus * 20, total_examples=len(corpus) * 20, epochs=100_000)
+        timer.join()
+        after_raise = model.wv.vectors.copy()
+        threading.Event().wait(0.2)
+        assert np.array_equal(model.wv.vectors, after_raise)
+        assert not [t for t in threading.enumerate() if t.name == "fastw2v-worker"]
+
+
+@pytest.mark.parametrize("given", ["total_examples", "total_words"])
+def test_a_wrong_corpus_size_is_warned_about_with_both_counts(corpus, given):
+    model = Word2Vec(vector_size=8, min_count=1, workers=1)
+    model.build_vocab(corpus)
+    wrong = {"total_examples": 10, "total_words": 80}[given]
+    actual = {"total_examples": len(corpus), "total_words": model.corpus_total_words}[given]
+    with pytest.warns(RuntimeWarning, match=rf"read {actual} \w+, but {given} said {wrong}"):
+        model.train(corpus, epochs=1, **{given: wrong})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.train(corpus, epochs=1, total_examples=len(corpus))
+
+
+def test_max_vocab_size_gives_one_vocabulary_on_every_route(tmp_path):
+    # Before: the compiled counter pruned after each token, the Python scan after each
+    # sentence, so the same corpus gave two vocabularies.
+    rng = np.random.default_rng(5)
+    sentences = [[f"w{int(i)}" for i in rng.zipf(1.3, size=rng.integers(1, 40)) if i < 10**6]
+                 for _ in range(2000)]
+    sentences = [s for s in sentences if s]
+    path = tmp_path / "c.txt"
+    path.write_text("".join(" ".join(s) + "\n" for s in sentences))
+    params = dict(vector_size=4, min_count=1, max_vocab_size=300, workers=1, epochs=1)
+    from_list = Word2Vec(sentences, **params)
+    from_file = Word2Vec(corpus_file=str(path), **params)
+    from fastw2v import LineSentence
+
+    from_lines = Word2Vec(LineSentence(str(path)), **params)
+    assert from_list.wv.index_to_key == from_file.wv.index_to_key == from_lines.wv.index_to_key
+    np.testing.assert_array_equal(from_list.wv.expandos["count"], from_file.wv.expandos["count"])

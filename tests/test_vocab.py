@@ -112,14 +112,12 @@ def test_corpus_file_counts_equal_python_split_counts(tmp_path):
         step = int(rng.integers(0, 30))
         lines.append(" \t".join(["common", *words[position:position + step]]))
         position += step
-    text = "\n".join(lines) + "\r\n\x0b\x0cx" * 3 + "\n" + "y" * 5000 + " tail"
+    text = "\n".join(lines) + "\r\n\x0b\x0cx" * 3 + "\n" + "y" * 4096 + " tail"
     path = tmp_path / "c.txt"
     path.write_bytes(text.encode())
     expected = Counter(text.encode().split())
     scan = vocab_mod.scan_corpus_file(path)
-    long_token = "y" * 5000
     assert scan.total_words == sum(expected.values())
-    del expected[long_token.encode()]  # over-long tokens count as words, never as vocabulary
     assert scan.counts == {k.decode(): v for k, v in expected.items()}
     assert list(scan.counts)[:50] == list(dict.fromkeys(text.split()))[:50]  # first-seen order
     pruned = vocab_mod.scan_corpus_file(path, max_vocab_size=5000)
@@ -127,6 +125,22 @@ def test_corpus_file_counts_equal_python_split_counts(tmp_path):
     # A pruned word that comes back starts counting again: counts are lower bounds.
     assert all(0 < c <= expected[w.encode()] for w, c in pruned.counts.items())
     assert pruned.counts["common"] == expected[b"common"]
+
+
+def test_a_token_too_long_for_the_reader_is_an_error_not_a_drop(tmp_path):
+    from fastw2v import Word2Vec
+
+    path = tmp_path / "c.txt"
+    head = b"a b c\nd "
+    path.write_bytes(head + b"y" * 4097 + b" e\n")
+    message = rf"{path.name}.*4,097 bytes at byte {len(head)}\b"
+    with pytest.raises(ValueError, match=message):
+        vocab_mod.scan_corpus_file(path)
+    # Training on a file whose vocabulary came from elsewhere stops at the token too.
+    model = Word2Vec(min_count=1, vector_size=4, workers=1)
+    model.build_vocab([["a", "b", "c", "d", "e"]])
+    with pytest.raises(ValueError, match=message):
+        model.train(corpus_file=str(path), total_words=6, epochs=1)
 
 
 def test_corpus_file_sentences_split_long_lines(tmp_path):
