@@ -273,7 +273,7 @@ def _add_demo(commands: Any) -> None:
 
 def _run_train(args: argparse.Namespace) -> None:
     from fastw2v import LineSentence, Word2Vec
-    from fastw2v.io import is_compressed
+    from fastw2v._io import is_compressed
 
     corpus = Path(args.corpus)
     _require_file(corpus)
@@ -365,7 +365,7 @@ def _is_binary_word2vec(path: str) -> bool:
     file practically never spell out. Whatever cannot be decided (a malformed header, no vectors)
     is called text, and the text reader then says what is wrong with the file.
     """
-    from fastw2v.io import open_for_reading
+    from fastw2v._io import open_for_reading
 
     with open_for_reading(path) as stream:
         header = stream.readline(_SNIFF_LIMIT).split()

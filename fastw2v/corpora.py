@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Union
 
-from fastw2v.io import is_compressed, open_for_reading
+from fastw2v._io import is_compressed, open_for_reading
 
 __all__ = [
     "MAX_SENTENCE_LENGTH",

@@ -34,7 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Union
 
-from fastw2v.io import atomic_write
+from fastw2v._io import atomic_write
 
 if TYPE_CHECKING:
     from typing_extensions import Self
