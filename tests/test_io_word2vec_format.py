@@ -7,6 +7,9 @@ import gzip
 import lzma
 import os
 import pathlib
+import pickle
+import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fastw2v._io import read_word2vec_format, write_word2vec_format
+from fastw2v.errors import TruncatedFileError
 
 FUZZ = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -236,3 +240,100 @@ def test_fuzz_mutated_files_never_crash_the_word2vec_reader(tmp_path, binary, ed
     path = tmp_path / "fuzz"
     path.write_bytes(mutate(valid.read_bytes(), edits, cut))
     assert_reads_or_value_error(path, binary)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile files: bounded memory, gensim's exception types
+
+
+def peak_bytes_while(function, *args, **kwargs) -> tuple[int, BaseException | None]:
+    """Peak Python memory allocated while `function` runs, and what it raised."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+    except BaseException as error:  # noqa: BLE001
+        raised = error
+    else:
+        raised = None
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, raised
+
+
+HUGE = 64 << 20  # far more than a word and a few values can take, and than the tests' bound
+
+
+@pytest.mark.parametrize(
+    ("binary", "content"),
+    [
+        (False, b"2 3\n" + b"1" * HUGE),  # one line without a newline or a space
+        (False, b"2 3\na " + b"1 " * (HUGE // 2)),  # a line of far too many values
+        (True, b"2 3\n" + b"w" * HUGE),  # a binary word that never ends
+    ],
+    ids=["text word", "text values", "binary word"],
+)
+def test_an_enormous_line_is_refused_before_it_is_read_whole(tmp_path, binary, content):
+    path = tmp_path / "vectors.txt.gz"
+    path.write_bytes(gzip.compress(content, compresslevel=1))
+    peak, raised = peak_bytes_while(read_word2vec_format, path, binary=binary)
+    assert isinstance(raised, ValueError) and "vectors.txt.gz: line 2" in str(raised)
+    assert "longer than" in str(raised) and len(str(raised)) < 500
+    assert peak < HUGE // 4
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_enormous_data_after_the_declared_vectors_is_not_read_whole(tmp_path, binary):
+    write_word2vec_format(tmp_path / "v", ["a"], np.ones((1, 2), np.float32), binary=binary)
+    path = tmp_path / "v.gz"
+    path.write_bytes(gzip.compress((tmp_path / "v").read_bytes() + b" " * HUGE + b"x",
+                                   compresslevel=1))
+    peak, raised = peak_bytes_while(read_word2vec_format, path, binary=binary)
+    assert isinstance(raised, ValueError) and "holds more" in str(raised)
+    assert peak < HUGE // 4
+
+
+def test_an_enormous_vocabulary_line_is_refused_before_it_is_read_whole(tmp_path):
+    write_word2vec_format(tmp_path / "v.txt", ["a"], np.ones((1, 2), np.float32))
+    (tmp_path / "vocab.txt.gz").write_bytes(gzip.compress(b"a" * HUGE, compresslevel=1))
+    peak, raised = peak_bytes_while(
+        read_word2vec_format, tmp_path / "v.txt", fvocab=tmp_path / "vocab.txt.gz")
+    assert isinstance(raised, ValueError) and "vocab.txt.gz: line 1" in str(raised)
+    assert peak < HUGE // 4
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_truncated_file_raises_truncated_file_error(tmp_path, binary, suffix):
+    write_word2vec_format(tmp_path / f"v{suffix}", WORDS, sample_vectors(), binary=binary)
+    whole = (tmp_path / f"v{suffix}").read_bytes()
+    for cut in (len(whole) // 2, len(whole) - 9):
+        (tmp_path / f"cut{suffix}").write_bytes(whole[:cut])
+        with pytest.raises(TruncatedFileError, match=f"cut{re.escape(suffix)}: ") as caught:
+            read_word2vec_format(tmp_path / f"cut{suffix}", binary=binary)
+        assert isinstance(caught.value, EOFError) and isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("binary", "content", "message"),
+    [
+        (False, b"2 2\na 1 2\n\xff\xfe 3 4\n", "bad: line 3: cannot decode"),
+        (True, b"1 2\n\xff " + np.ones(2, np.float32).tobytes(), "bad: line 2 .*cannot decode"),
+    ],
+)
+def test_an_undecodable_word_raises_unicode_decode_error_naming_the_file(
+    tmp_path, binary, content, message
+):
+    (tmp_path / "bad").write_bytes(content)
+    with pytest.raises(UnicodeDecodeError, match=message) as caught:
+        read_word2vec_format(tmp_path / "bad", binary=binary)
+    assert caught.value.object and caught.value.start < caught.value.end
+    # An exception that crosses processes keeps its message.
+    assert str(pickle.loads(pickle.dumps(caught.value))) == str(caught.value)
+
+
+def test_an_undecodable_vocabulary_file_raises_unicode_decode_error_naming_it(tmp_path):
+    write_word2vec_format(tmp_path / "v.txt", ["a"], np.ones((1, 2), np.float32))
+    (tmp_path / "vocab.txt").write_bytes(b"a 1\n\xff 2\n")
+    with pytest.raises(UnicodeDecodeError, match="vocab.txt: line 2: cannot decode"):
+        read_word2vec_format(tmp_path / "v.txt", fvocab=tmp_path / "vocab.txt")

@@ -13,8 +13,12 @@ from fastw2v._io.archive import FORMAT_NAME, FORMAT_VERSION, load_archive, save_
 from fastw2v._io.files import (
     atomic_write,
     atomic_write_compressed,
+    check_writable,
+    file_kind,
     is_compressed,
+    named_decode_error,
     open_for_reading,
+    output_target,
 )
 from fastw2v._io.word2vec_format import read_word2vec_format, write_word2vec_format
 
@@ -23,9 +27,13 @@ __all__ = [
     "FORMAT_VERSION",
     "atomic_write",
     "atomic_write_compressed",
+    "check_writable",
+    "file_kind",
     "is_compressed",
     "load_archive",
+    "named_decode_error",
     "open_for_reading",
+    "output_target",
     "read_word2vec_format",
     "save_archive",
     "write_word2vec_format",

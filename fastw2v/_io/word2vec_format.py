@@ -16,11 +16,8 @@ Examples
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
 import logging
-import lzma
 import os
 from collections.abc import Sequence
 from typing import Any, BinaryIO
@@ -28,11 +25,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from fastw2v._io.files import (
-    DECOMPRESSION_ERRORS,
     PathLike,
     atomic_write_compressed,
+    named_decode_error,
     open_for_reading,
 )
+from fastw2v.errors import TruncatedFileError
 
 __all__ = ["read_word2vec_format", "write_word2vec_format"]
 
@@ -40,6 +38,16 @@ logger = logging.getLogger(__name__)
 
 # Rows preallocated for vectors when the input size cannot bound them (compressed input).
 _GROWTH_START_BYTES = 1 << 26
+# A line is read whole only once it is known to fit what the header declares: a word, which
+# may take this many bytes (the C tool's words take at most 100) ...
+_MAX_WORD_BYTES = 1 << 20
+# ... and one value per dimension, each taking this many bytes on average: the shortest exact
+# form of any float takes at most 24 characters; C's "%f" of a large number takes more.
+_MAX_VALUE_BYTES = 64
+# Values a header-less (GloVe) file's first line may hold, which fixes its dimension.
+_MAX_UNDECLARED_DIMENSIONS = 1 << 16
+# Trailing data is checked for blankness in pieces of this size, never read whole.
+_SCAN_BYTES = 1 << 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,8 +201,12 @@ class _ByteCursor:
         self._buffer += chunk
         return True
 
-    def read_word(self) -> bytes | None:
-        """Bytes up to the next space (consumed, not returned); None at end of file."""
+    def read_word(self, most: int) -> bytes | None:
+        """Bytes up to the next space (consumed, not returned); None at end of file.
+
+        Past `most` bytes without a space the search stops: the first ``most + 1`` bytes are
+        returned, for the caller to refuse, so an endless word is never held whole.
+        """
         search_from = self._position
         while True:
             end = self._buffer.find(b" ", search_from)
@@ -204,6 +216,8 @@ class _ByteCursor:
                 return word
             # Filling may move the unread bytes to the front of the buffer.
             already_searched = len(self._buffer) - self._position
+            if already_searched > most:
+                return bytes(self._buffer[self._position : self._position + most + 1])
             if not self._fill():
                 return None
             search_from = self._position + already_searched
@@ -294,15 +308,12 @@ def read_word2vec_format(
     # Values beyond the range of `datatype` become infinities, as numpy casts them, without
     # a warning per value.
     with open_for_reading(path) as stream, np.errstate(over="ignore"):
-        try:
-            if binary:
-                keys, rows, declared = _read_binary_body(stream, name, encoding, unicode_errors,
-                                                         limit, dtype)
-            else:
-                keys, rows, declared = _read_text_body(stream, name, encoding, unicode_errors,
-                                                       limit, dtype, no_header)
-        except DECOMPRESSION_ERRORS as error:
-            raise ValueError(f"{name}: cannot read the file: {error}") from error
+        if binary:
+            keys, rows, declared = _read_binary_body(stream, name, encoding, unicode_errors,
+                                                     limit, dtype)
+        else:
+            keys, rows, declared = _read_text_body(stream, name, encoding, unicode_errors,
+                                                   limit, dtype, no_header)
 
     first_positions: dict[str, int] = {}
     for position, word in enumerate(keys):
@@ -331,10 +342,37 @@ def read_word2vec_format(
 
 def _size_bound(stream: BinaryIO, bytes_per_row: int) -> int:
     """Most rows the input can hold; a fixed memory budget when it is compressed."""
-    if not isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            return os.fstat(stream.fileno()).st_size // bytes_per_row + 1
+    # A decompressing stream has no file number: its size says nothing of what it holds.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        return os.fstat(stream.fileno()).st_size // bytes_per_row + 1
     return max(1, _GROWTH_START_BYTES // bytes_per_row)
+
+
+def _read_bounded_line(
+    stream: BinaryIO, name: str, line_number: int, dimensions: int, what: str
+) -> bytes:
+    """The next line, refused as soon as it outgrows a word and `dimensions` values."""
+    most = _MAX_WORD_BYTES + dimensions * _MAX_VALUE_BYTES
+    line = stream.readline(most + 1)
+    if len(line) > most:
+        raise ValueError(
+            f"{name}: line {line_number}: longer than {most:,} bytes, more than a word and "
+            f"{what} take; not a word2vec file, or a wrong header?"
+        )
+    return line
+
+
+def _rest_is_blank(stream: BinaryIO) -> bool:
+    while True:
+        piece = stream.read(_SCAN_BYTES)
+        if not piece:
+            return True
+        if piece.strip():
+            return False
+
+
+def _cannot_decode(error: UnicodeDecodeError, where: str) -> UnicodeDecodeError:
+    return named_decode_error(error, f"{where}: cannot decode: {error}")
 
 
 def _read_header(stream: BinaryIO, name: str, encoding: str) -> tuple[int, int]:
@@ -371,11 +409,16 @@ def _read_text_body(
     keys: list[str] = []
     rows: _VectorRows | None = None
     while wanted is None or len(keys) < wanted:
-        line = stream.readline()
         line_number += 1
+        if dimensions is None:
+            line = _read_bounded_line(stream, name, line_number, _MAX_UNDECLARED_DIMENSIONS,
+                                      f"{_MAX_UNDECLARED_DIMENSIONS:,} values")
+        else:
+            line = _read_bounded_line(stream, name, line_number, dimensions,
+                                      f"the {dimensions} values of a vector")
         if not line:
             if declared is not None:
-                raise ValueError(
+                raise TruncatedFileError(
                     f"{name}: line {line_number}: unexpected end of file; the header declares "
                     f"{declared} vectors but the file holds {len(keys)}"
                 )
@@ -383,7 +426,7 @@ def _read_text_body(
         try:
             text = line.decode(encoding, unicode_errors).rstrip()
         except UnicodeDecodeError as error:
-            raise ValueError(f"{name}: line {line_number}: cannot decode: {error}") from None
+            raise _cannot_decode(error, f"{name}: line {line_number}") from None
         if no_header and not text:
             continue
         word, _, rest = text.partition(" ")
@@ -392,6 +435,11 @@ def _read_text_body(
             dimensions = len(fields)
             if dimensions == 0:
                 raise ValueError(f"{name}: line {line_number}: no vector values after {word!r}")
+        if len(fields) < dimensions and not line.endswith(b"\n"):
+            raise TruncatedFileError(
+                f"{name}: line {line_number}: unexpected end of file in the vector for {word!r}: "
+                f"it has {len(fields)} values, expected {dimensions}"
+            )
         if len(fields) != dimensions:
             raise ValueError(
                 f"{name}: line {line_number}: vector for {word!r} has {len(fields)} values, "
@@ -407,7 +455,7 @@ def _read_text_body(
             rows = _VectorRows(dimensions, dtype, wanted, _size_bound(stream, 2 * dimensions))
         rows.append(row)
         keys.append(word)
-    if declared is not None and wanted == declared and stream.read().strip():
+    if declared is not None and wanted == declared and not _rest_is_blank(stream):
         raise ValueError(
             f"{name}: line {line_number + 1}: the header declares {declared} vectors but the "
             f"file holds more"
@@ -438,10 +486,15 @@ def _read_binary_body(
         # per vector.
         line_number = len(keys) + 2
         start = cursor.offset
-        raw_word = cursor.read_word()
+        raw_word = cursor.read_word(_MAX_WORD_BYTES)
+        if raw_word is not None and len(raw_word) > _MAX_WORD_BYTES:
+            raise ValueError(
+                f"{name}: line {line_number} (byte {start}): a word longer than "
+                f"{_MAX_WORD_BYTES:,} bytes; not a binary word2vec file, or a wrong header?"
+            )
         values = None if raw_word is None else cursor.read_exactly(record_bytes)
         if values is None:
-            raise ValueError(
+            raise TruncatedFileError(
                 f"{name}: line {line_number} (byte {start}): unexpected end of file; the header "
                 f"declares {declared} vectors of {dimensions} dimensions but the file holds "
                 f"{len(keys)}"
@@ -450,8 +503,8 @@ def _read_binary_body(
             # The C tool ends each vector with a newline that other writers omit.
             word = raw_word.lstrip(b"\n").decode(encoding, unicode_errors)
         except UnicodeDecodeError as error:
-            raise ValueError(
-                f"{name}: line {line_number} (byte {start}): cannot decode word: {error}"
+            raise named_decode_error(
+                error, f"{name}: line {line_number} (byte {start}): cannot decode word: {error}"
             ) from None
         if rows is None:
             rows = _VectorRows(dimensions, dtype, wanted, _size_bound(stream, record_bytes + 1))
@@ -471,24 +524,24 @@ def _read_counts(path: PathLike, encoding: str, unicode_errors: str) -> dict[str
     counts: dict[str, int] = {}
     name = os.fspath(path)
     with open_for_reading(path) as stream:
-        try:
-            for line_number, line in enumerate(stream, 1):
-                try:
-                    fields = line.decode(encoding, unicode_errors).split()
-                except UnicodeDecodeError as error:
-                    raise ValueError(
-                        f"{name}: line {line_number}: cannot decode: {error}"
-                    ) from None
-                if not fields:
-                    continue
-                try:
-                    word, count = fields
-                    counts[word] = int(count)
-                except ValueError:
-                    raise ValueError(
-                        f"{name}: line {line_number}: expected '<word> <count>', got {line[:80]!r}"
-                    ) from None
-        except DECOMPRESSION_ERRORS as error:
-            raise ValueError(f"{name}: cannot read the file: {error}") from error
-    return counts
+        line_number = 0
+        while True:
+            line_number += 1
+            # A count takes one value's room.
+            line = _read_bounded_line(stream, name, line_number, 1, "a count")
+            if not line:
+                return counts
+            try:
+                fields = line.decode(encoding, unicode_errors).split()
+            except UnicodeDecodeError as error:
+                raise _cannot_decode(error, f"{name}: line {line_number}") from None
+            if not fields:
+                continue
+            try:
+                word, count = fields
+                counts[word] = int(count)
+            except ValueError:
+                raise ValueError(
+                    f"{name}: line {line_number}: expected '<word> <count>', got {line[:80]!r}"
+                ) from None
 
