@@ -1297,6 +1297,18 @@ class KeyedVectors:
     def load(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> KeyedVectors:
         """Load vectors saved by :meth:`save`; ``mmap='r'`` memory-maps them read-only.
 
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            The archive.
+        mmap : {None, 'r', 'c'}
+            None reads the vectors into memory; ``'r'`` maps them read-only from the file,
+            ``'c'`` copy-on-write. The map is made from the file that was checked, even if
+            another process saves over `fname` meanwhile (fastw2v's saves replace the file, so
+            a mapped reader keeps the old one). Truncating or rewriting a mapped file in place
+            (not by replacing it) makes the operating system kill the process with ``SIGBUS``
+            when it next reads a vanished page; no check can prevent that.
+
         Raises
         ------
         ValueError

@@ -6,7 +6,10 @@ import json
 import os
 import pathlib
 import pickle
+import struct
+import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -87,7 +90,10 @@ def test_archive_is_an_uncompressed_zip_with_json_metadata(tmp_path):
         assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
         assert archive.testzip() is None
         metadata = json.loads(archive.read("metadata.json"))
-    assert metadata == {"format": "fastw2v", "format_version": 1, "kind": "test"}
+        member_size = archive.getinfo("v.npy").file_size
+    # metadata.json declares how many bytes each array member holds.
+    assert metadata == {"format": "fastw2v", "format_version": 1, "kind": "test",
+                        "array_bytes": {"v": member_size}}
 
 
 def test_saving_twice_gives_identical_files(tmp_path):
@@ -270,3 +276,252 @@ def test_fuzz_mutated_archives_never_crash_load_archive(tmp_path, edits, cut, mm
     path = tmp_path / "fuzz.fw2v"
     path.write_bytes(mutate(valid.read_bytes(), edits, cut))
     assert_loads_or_value_error(path, mmap)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile archives: overlapping members, sizes the metadata does not declare, bombs
+
+LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+CENTRAL_ENTRY = struct.Struct("<4s6H3L5H2L")
+END_RECORD = struct.Struct("<4s4H2LH")
+
+
+def local_header(name: str, method: int, crc: int, compressed: int, size: int) -> bytes:
+    encoded = name.encode()
+    return LOCAL_HEADER.pack(b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, compressed, size,
+                             len(encoded), 0) + encoded
+
+
+class CraftedZip:
+    """A zip written by hand, so that members may overlap or lie about their sizes."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.entries: list[tuple[str, int, int, int, int, int]] = []
+
+    def add(self, name: str, content: bytes, deflate: bool = False, at: int | None = None,
+            size_lie: int = 0) -> int:
+        """Write a member (at the end, or over bytes already there); return its offset."""
+        payload = zlib.compress(content, 9)[2:-4] if deflate else content
+        crc = zlib.crc32(content)
+        method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+        compressed = len(payload) + (0 if deflate else size_lie)
+        blob = local_header(name, method, crc, compressed, len(content) + size_lie) + payload
+        offset = len(self.data) if at is None else at
+        self.data[offset : offset + len(blob)] = blob
+        self.entries.append((name, method, crc, compressed, len(content) + size_lie, offset))
+        return offset
+
+    def bytes(self) -> bytes:
+        directory = b"".join(
+            CENTRAL_ENTRY.pack(b"PK\x01\x02", 20, 20, 0, method, 0, 0x21, crc, compressed, size,
+                               len(name.encode()), 0, 0, 0, 0, 0, offset) + name.encode()
+            for name, method, crc, compressed, size, offset in self.entries
+        )
+        end = END_RECORD.pack(b"PK\x05\x06", 0, 0, len(self.entries), len(self.entries),
+                              len(directory), len(self.data), 0)
+        return bytes(self.data) + directory + end
+
+
+def metadata_json(declared: dict[str, int] | None = None, **extra) -> bytes:
+    document = {"format": "fastw2v", "format_version": 1, "kind": "test", **extra}
+    if declared is not None:
+        document["array_bytes"] = declared
+    return json.dumps(document).encode()
+
+
+def nested_members(count: int) -> bytes:
+    """Members each stored inside the previous one's data, so their bytes are read again and
+    again: the overlapping-files construction of zip bombs, with stored members."""
+    contents = []
+    blob = b""
+    for number in reversed(range(count)):
+        content = npy_bytes(np.frombuffer(b"x" * 1000 + blob, dtype=np.uint8))
+        blob = local_header(f"a{number}.npy", 0, zlib.crc32(content), len(content),
+                            len(content)) + content
+        contents.append(content)
+    contents.reverse()
+    crafted = CraftedZip()
+    crafted.data += blob
+    offset = 0
+    for number, content in enumerate(contents):
+        name = f"a{number}.npy"
+        crafted.entries.append((name, 0, zlib.crc32(content), len(content), len(content), offset))
+        # The next member's local header starts where this member's own bytes end.
+        nested = LOCAL_HEADER.size + len(f"a{number + 1}.npy") + len(contents[number + 1]) \
+            if number + 1 < count else 0
+        offset += LOCAL_HEADER.size + len(name) + len(content) - nested
+    crafted.add("metadata.json", metadata_json())
+    return crafted.bytes()
+
+
+def test_overlapping_members_are_refused(tmp_path):
+    path = tmp_path / "nested.fw2v"
+    path.write_bytes(nested_members(8))
+    # zipfile itself reads every member, each holding all the ones after it.
+    with zipfile.ZipFile(path) as crafted:
+        total = sum(len(crafted.read(name)) for name in crafted.namelist())
+    assert total > 3 * path.stat().st_size
+    for mmap in (None, "r"):
+        with pytest.raises(ValueError, match="nested.fw2v: members .* overlap"):
+            load_archive(path, mmap=mmap)
+
+
+def test_members_metadata_json_does_not_declare_are_refused_unread(tmp_path, monkeypatch):
+    save_archive(tmp_path / "a.fw2v", {"kind": "test"}, {"v": np.arange(3)})
+    with zipfile.ZipFile(tmp_path / "a.fw2v") as source, zipfile.ZipFile(
+        tmp_path / "extra.fw2v", "w", compression=zipfile.ZIP_DEFLATED
+    ) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+        target.writestr("junk.npy", npy_bytes(np.zeros(1 << 20, np.uint8)))
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def recording_open(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    with pytest.raises(ValueError, match="extra.fw2v: unexpected member 'junk.npy'"):
+        load_archive(tmp_path / "extra.fw2v")
+    assert "junk.npy" not in opened
+
+
+@pytest.mark.parametrize("lie", [-8, 8, 1 << 20])
+def test_a_member_of_another_size_than_declared_is_refused(tmp_path, lie):
+    content = npy_bytes(np.zeros(5000, np.uint8))
+    crafted = CraftedZip()
+    crafted.add("v.npy", content, deflate=True)
+    crafted.add("metadata.json", metadata_json({"v": len(content) + lie}))
+    (tmp_path / "lying.fw2v").write_bytes(crafted.bytes())
+    with pytest.raises(ValueError, match="lying.fw2v: member 'v.npy' holds .* declares"):
+        load_archive(tmp_path / "lying.fw2v")
+
+
+def test_a_declared_member_that_is_missing_is_refused(tmp_path):
+    crafted = CraftedZip()
+    crafted.add("metadata.json", metadata_json({"v": 128}))
+    (tmp_path / "missing.fw2v").write_bytes(crafted.bytes())
+    with pytest.raises(ValueError, match="missing.fw2v: member 'v.npy' is missing"):
+        load_archive(tmp_path / "missing.fw2v")
+
+
+def test_a_deflated_metadata_json_cannot_cost_more_than_the_archive_holds(tmp_path):
+    # 12 MB of JSON that deflates to 12 KB and would cost a few hundred MB of Python objects.
+    crafted = CraftedZip()
+    crafted.add("metadata.json", metadata_json(pad=[[]] * 3_000_000), deflate=True)
+    path = tmp_path / "bomb.fw2v"
+    path.write_bytes(crafted.bytes())
+    assert path.stat().st_size < 20_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="bomb.fw2v: metadata.json would decompress"):
+            load_archive(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+
+
+def test_kind_is_checked_before_any_array_is_read(tmp_path, monkeypatch):
+    save_archive(tmp_path / "a.fw2v", {"kind": "Word2Vec"}, {"v": np.arange(3)})
+    read = []
+    monkeypatch.setattr(archive, "_read_member", lambda *args: read.append(args))
+    monkeypatch.setattr(archive, "_map_member", lambda *args: read.append(args))
+    for mmap in (None, "r"):
+        with pytest.raises(ValueError, match="a.fw2v: holds 'Word2Vec', not 'KeyedVectors'"):
+            load_archive(tmp_path / "a.fw2v", mmap=mmap, kind="KeyedVectors")
+    assert read == []
+
+
+def test_only_the_arrays_the_caller_uses_are_read(tmp_path):
+    save_archive(tmp_path / "a.fw2v", {"kind": "test"}, {"v": np.arange(3), "w": np.arange(2)})
+    _, loaded = load_archive(tmp_path / "a.fw2v", arrays={"v", "w"})
+    assert sorted(loaded) == ["v", "w"]
+    _, loaded = load_archive(tmp_path / "a.fw2v", arrays=lambda name: name in ("v", "w"))
+    assert sorted(loaded) == ["v", "w"]
+    with pytest.raises(ValueError, match="a.fw2v: unexpected member 'w.npy'"):
+        load_archive(tmp_path / "a.fw2v", arrays={"v"})
+
+
+@pytest.mark.parametrize("mmap", ["r", "c"])
+def test_mmap_maps_the_file_that_was_validated_even_if_the_path_is_replaced(
+    tmp_path, monkeypatch, mmap
+):
+    path = tmp_path / "model.fw2v"
+    save_archive(path, {"kind": "first", "words": ["a", "b"]}, {"v": np.zeros(4096, np.float32)})
+    save_archive(tmp_path / "next.fw2v", {"kind": "next", "words": ["c", "d"]},
+                 {"v": np.ones(4096, np.float32)})
+    real_read_metadata = archive._read_metadata
+
+    def read_then_replace(*args):
+        metadata = real_read_metadata(*args)
+        # Another process saves atomically over the file while this one is loading it.
+        os.replace(tmp_path / "next.fw2v", path)
+        return metadata
+
+    monkeypatch.setattr(archive, "_read_metadata", read_then_replace)
+    metadata, arrays = load_archive(path, mmap=mmap)
+    assert metadata["words"] == ["a", "b"]
+    assert isinstance(arrays["v"], np.memmap) and not arrays["v"].any()
+
+
+@st.composite
+def crafted_archives(draw) -> tuple[bytes, bool, bool, int]:
+    """An archive of stored and deflated members, some written over the data of the one
+    before, some lying about their size. Returns it, whether it is an honest archive, whether
+    members overlap, and how many bytes its members really hold."""
+    crafted = CraftedZip()
+    declared: dict[str, int] = {}
+    lying, misdeclared, overlapping, real_bytes = False, False, False, 0
+    for number in range(draw(st.integers(0, 4))):
+        content = npy_bytes(np.zeros(draw(st.integers(0, 3000)), np.uint8))
+        lie = draw(st.sampled_from([0, 0, 0, -5, 7, 1 << 16]))
+        at = None
+        if crafted.entries and draw(st.integers(0, 3)) == 0:
+            previous = crafted.entries[-1]
+            at = previous[5] + LOCAL_HEADER.size + len(previous[0]) + previous[3] // 2
+            overlapping, lie = True, 0
+        crafted.add(f"m{number}.npy", content, deflate=draw(st.booleans()), at=at,
+                    size_lie=lie)
+        wrong_by = draw(st.sampled_from([0, 0, 0, 1, 1 << 20]))
+        declared[f"m{number}"] = len(content) + wrong_by
+        lying = lying or lie != 0
+        misdeclared = misdeclared or wrong_by != 0
+        real_bytes += len(content)
+    declare = draw(st.booleans())
+    metadata = metadata_json(declared if declare else None)
+    crafted.add("metadata.json", metadata, deflate=draw(st.booleans()))
+    honest = not overlapping and not lying and not (declare and misdeclared)
+    return crafted.bytes(), honest, overlapping, real_bytes + len(metadata)
+
+
+@FUZZ
+@given(crafted=crafted_archives(), mmap=st.sampled_from([None, "r"]))
+def test_fuzz_overlapping_or_oversized_members_never_cost_more_than_declared(
+    tmp_path, monkeypatch, crafted, mmap
+):
+    data, honest, overlapping, real_bytes = crafted
+    path = tmp_path / "crafted.fw2v"
+    path.write_bytes(data)
+    decompressed = [0]
+    real_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, size=-1):
+        chunk = real_read(self, size)
+        decompressed[0] += len(chunk)
+        return chunk
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    try:
+        load_archive(path, mmap=mmap)
+    except ValueError as error:
+        assert "crafted.fw2v" in str(error)
+        assert not honest, error
+        if overlapping:
+            assert "overlap" in str(error)
+    else:
+        assert not overlapping
+    # No byte is decompressed twice, nor beyond what the members really hold.
+    assert decompressed[0] <= real_bytes
