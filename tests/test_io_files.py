@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import functools
 import gzip
+import io
 import lzma
 import os
 import pathlib
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 import fastw2v
 from fastw2v._io import atomic_write, files, load_archive, save_archive
+from fastw2v.errors import TruncatedFileError
 
 FUZZ_FILES = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -463,3 +465,33 @@ def test_fuzz_every_writer_saves_to_any_name(tmp_path, capsys, name, writer):
     save_with(writer, case / name, scratch, capsys)
     assert holds_what_was_written(writer, case / name)
     assert os.listdir(case) == [name]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "error"),
+    [
+        ("cut.gz", gzip.compress(b"hello world\n" * 100)[:40], TruncatedFileError),
+        ("cut.bz2", bz2.compress(b"hello world\n" * 100)[:40], TruncatedFileError),
+        ("cut.xz", lzma.compress(b"hello world\n" * 100)[:40], TruncatedFileError),
+        ("plain.gz", b"hello world\n", ValueError),
+        ("plain.bz2", b"hello world\n", ValueError),
+        ("plain.xz", b"hello world\n", ValueError),
+        ("plain.lzma", b"hello world\n", ValueError),
+    ],
+    ids=["cut.gz", "cut.bz2", "cut.xz", "plain.gz", "plain.bz2", "plain.xz", "plain.lzma"],
+)
+def test_a_damaged_compressed_file_raises_value_error_naming_it(tmp_path, name, data, error):
+    (tmp_path / name).write_bytes(data)
+    for read in (lambda stream: stream.read(), lambda stream: list(stream),
+                 lambda stream: io.TextIOWrapper(stream).read()):
+        with files.open_for_reading(tmp_path / name) as stream, pytest.raises(error) as caught:
+            read(stream)
+        assert str(caught.value).startswith(f"{tmp_path / name}: ")
+
+
+def test_a_decompressed_stream_reads_lines_and_tells_its_position(tmp_path):
+    (tmp_path / "lines.gz").write_bytes(gzip.compress(b"one\ntwo\nthree"))
+    with files.open_for_reading(tmp_path / "lines.gz") as stream:
+        assert stream.name == str(tmp_path / "lines.gz")
+        assert stream.readline() == b"one\n" and stream.tell() == 4
+        assert list(stream) == [b"two\n", b"three"]
