@@ -525,3 +525,17 @@ def test_fuzz_overlapping_or_oversized_members_never_cost_more_than_declared(
         assert not overlapping
     # No byte is decompressed twice, nor beyond what the members really hold.
     assert decompressed[0] <= real_bytes
+
+
+def test_a_fifo_is_reported_for_what_it_is_and_never_waited_on(tmp_path):
+    fifo = tmp_path / "model.fw2v"
+    os.mkfifo(fifo)
+    # A reader and a writer at the other end, so that even a plain open() would not block.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        with pytest.raises(ValueError, match="model.fw2v: is a FIFO"):
+            load_archive(fifo)
+    finally:
+        os.close(writer)
+        os.close(reader)

@@ -19,6 +19,7 @@ from fastw2v._io.files import (
     named_decode_error,
     open_for_reading,
     output_target,
+    require_regular_file,
 )
 from fastw2v._io.word2vec_format import read_word2vec_format, write_word2vec_format
 
@@ -34,6 +35,7 @@ __all__ = [
     "named_decode_error",
     "open_for_reading",
     "output_target",
+    "require_regular_file",
     "read_word2vec_format",
     "save_archive",
     "write_word2vec_format",

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from fastw2v._io.files import PathLike, atomic_write
+from fastw2v._io.files import PathLike, atomic_write, require_regular_file
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_archive", "save_archive"]
 
@@ -224,6 +224,7 @@ def load_archive(
     else:
         wanted = arrays.__contains__
     name = os.fspath(path)
+    require_regular_file(path, "a fastw2v archive")
     with open(path, "rb") as handle:
         try:
             return _load_archive(handle, name, mmap, kind, wanted)

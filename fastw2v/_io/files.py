@@ -44,6 +44,7 @@ __all__ = [
     "named_decode_error",
     "open_for_reading",
     "output_target",
+    "require_regular_file",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -236,6 +237,37 @@ def check_writable(path: PathLike) -> None:
     if temp_path is not None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_path)
+
+
+def require_regular_file(path: PathLike, what: str) -> None:
+    """Refuse, before opening it, an input that is not a regular file.
+
+    For readers of formats that no pipe or device can hold: opening a FIFO would block until
+    some writer comes, and reading ``/dev/zero`` would never end.
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        The input as the user gave it.
+    what : str
+        What the file should be, for the message (``"a fastw2v archive"``).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        As ``open`` would.
+    ValueError
+        For a device, FIFO or socket, naming `path` and saying what it is.
+    """
+    given = _display_name(path)
+    try:
+        mode = os.stat(given).st_mode
+    except OSError as error:
+        raise _naming(error, given) from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", given)
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{given}: is {file_kind(mode)}, not {what}")
 
 
 def _display_name(path: PathLike) -> str:
