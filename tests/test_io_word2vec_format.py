@@ -337,3 +337,11 @@ def test_an_undecodable_vocabulary_file_raises_unicode_decode_error_naming_it(tm
     (tmp_path / "vocab.txt").write_bytes(b"a 1\n\xff 2\n")
     with pytest.raises(UnicodeDecodeError, match="vocab.txt: line 2: cannot decode"):
         read_word2vec_format(tmp_path / "v.txt", fvocab=tmp_path / "vocab.txt")
+
+
+def test_a_refused_vectors_file_leaves_no_vocabulary_file_either(tmp_path):
+    (tmp_path / "vectors.txt").mkdir()
+    with pytest.raises(IsADirectoryError, match="vectors.txt"):
+        write_word2vec_format(tmp_path / "vectors.txt", ["a"], np.ones((1, 2)), counts=[3],
+                              fvocab=tmp_path / "vocab.txt")
+    assert not (tmp_path / "vocab.txt").exists()

@@ -29,6 +29,7 @@ from fastw2v._io.files import (
     atomic_write_compressed,
     named_decode_error,
     open_for_reading,
+    output_target,
 )
 from fastw2v.errors import TruncatedFileError
 
@@ -114,6 +115,8 @@ def write_word2vec_format(
             raise ValueError("fvocab needs counts to write")
         if len(counts) != len(words):
             raise ValueError(f"got {len(counts)} counts for {len(words)} keys")
+        # Both files or neither: the vectors' destination is checked before fvocab is written.
+        output_target(path)
         with atomic_write_compressed(fvocab) as out:
             out.writelines(f"{word} {int(count)}\n".encode() for word, count in zip(words, counts))
     if total_vec is None:
