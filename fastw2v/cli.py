@@ -17,12 +17,14 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import lzma
 import os
 import shutil
+import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -273,14 +275,15 @@ def _add_demo(commands: Any) -> None:
 
 def _run_train(args: argparse.Namespace) -> None:
     from fastw2v import LineSentence, Word2Vec
-    from fastw2v.io import is_compressed
+    from fastw2v._io import check_writable, is_compressed
 
     corpus = Path(args.corpus)
-    _require_file(corpus)
+    _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
     output = Path(args.output)
     # Fail now rather than after hours of training.
-    if not output.parent.is_dir():
-        raise CommandError(f"{output.parent}: no such directory for the output file")
+    check_writable(output)
+    if output.exists() and os.path.samefile(output, corpus):
+        raise CommandError(f"{output}: the output file is the corpus; the vectors would replace it")
 
     if args.negative is not None:
         negative = args.negative
@@ -341,11 +344,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _require_file(path: Path) -> None:
-    if path.is_dir():
+def _require_file(path: Path, why: str = "") -> None:
+    """Refuse, naming it for what it is, anything that is not a readable regular file."""
+    from fastw2v._io import file_kind
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    if stat.S_ISDIR(mode):
         raise CommandError(f"{path}: is a directory, not a file")
-    if not path.is_file():
-        raise CommandError(f"{path}: no such file")
+    if not stat.S_ISREG(mode):
+        reason = f" ({why})" if why else ""
+        raise CommandError(f"{path}: is {file_kind(mode)}, not a regular file{reason}")
+
+
+@contextlib.contextmanager
+def _naming_undecodable(path: str | None) -> Iterator[None]:
+    """Make a decoding error of the file at `path` (None for a shipped file) say which file."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        if path is None or path in str(error):
+            raise
+        raise CommandError(f"{path}: not UTF-8 text: {error}") from None
 
 
 def _load_vectors(path: str, binary: bool | None) -> KeyedVectors:
@@ -365,7 +387,7 @@ def _is_binary_word2vec(path: str) -> bool:
     file practically never spell out. Whatever cannot be decided (a malformed header, no vectors)
     is called text, and the text reader then says what is wrong with the file.
     """
-    from fastw2v.io import open_for_reading
+    from fastw2v._io import open_for_reading
 
     with open_for_reading(path) as stream:
         header = stream.readline(_SNIFF_LIMIT).split()
@@ -426,8 +448,10 @@ def _run_eval(args: argparse.Namespace) -> None:
         if path is not None:
             _require_file(Path(path))
     vectors = _load_vectors(args.vectors, args.binary)
-    _print_analogy_accuracy(vectors, args.analogies, per_section=True)
-    (pearson, _), (spearman, _), oov_percent = vectors.evaluate_word_pairs(args.pairs)
+    with _naming_undecodable(args.analogies):
+        _print_analogy_accuracy(vectors, args.analogies, per_section=True)
+    with _naming_undecodable(args.pairs):
+        (pearson, _), (spearman, _), oov_percent = vectors.evaluate_word_pairs(args.pairs)
     print(f"word pairs ({args.pairs or 'WordSim-353'}):")
     print(f"  Spearman  {spearman:.4f}")
     print(f"  Pearson   {pearson:.4f}")

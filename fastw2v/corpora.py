@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Union
 
-from fastw2v.io import is_compressed, open_for_reading
+from fastw2v._io import is_compressed, open_for_reading
 
 __all__ = [
     "MAX_SENTENCE_LENGTH",
@@ -336,24 +336,30 @@ class Text8Corpus:
     def __iter__(self) -> Iterator[Sentence]:
         size = self.max_sentence_length
         words: list[str] = []
-        pending = b""
+        # The bytes after the last whitespace seen: a word that may go on in the next chunk.
+        # Only each new chunk is searched for whitespace, so text without any (one endless
+        # word) costs linear time, not quadratic.
+        pending = bytearray()
         decoded_bytes = 0
         with open_for_reading(self.fname) as stream:
             while True:
                 chunk = stream.read(_TEXT8_CHUNK_BYTES)
-                text = pending + chunk
-                # Hold back the bytes after the last whitespace: that word may go on in the next
-                # chunk. At the end of the file there is no next chunk, so everything is complete.
-                cut = (
-                    max(text.rfind(byte) for byte in _ASCII_WHITESPACE) + 1 if chunk else len(text)
-                )
+                if chunk:
+                    cut = max(chunk.rfind(byte) for byte in _ASCII_WHITESPACE) + 1
+                    if not cut:
+                        pending += chunk
+                        continue
+                    text = bytes(pending) + chunk[:cut]
+                    pending = bytearray(chunk[cut:])
+                else:
+                    # At the end of the file there is no next chunk: everything is complete.
+                    text = bytes(pending)
                 try:
-                    words.extend(text[:cut].decode("utf-8").split())
+                    words.extend(text.decode("utf-8").split())
                 except UnicodeDecodeError as err:
                     where = f"in {self.fname!r} at byte {decoded_bytes + err.start}"
                     raise _undecodable(err, where) from None
-                decoded_bytes += cut
-                pending = text[cut:]
+                decoded_bytes += len(text)
                 complete = len(words) - len(words) % size
                 for start in range(0, complete, size):
                     yield words[start : start + size]

@@ -26,7 +26,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from fastw2v import io as _io
+from fastw2v import _io
 
 __all__ = ["KeyedVectors"]
 
@@ -1231,7 +1231,7 @@ class KeyedVectors:
         ------
         ValueError
             For a malformed file, with the line number (see
-            :func:`fastw2v.io.read_word2vec_format`).
+            :func:`fastw2v._io.read_word2vec_format`).
 
         Examples
         --------
@@ -1264,7 +1264,7 @@ class KeyedVectors:
         self.norms = None
 
     def save(self, fname: str | os.PathLike[str]) -> None:
-        """Save to a fastw2v archive (see :func:`fastw2v.io.save_archive`).
+        """Save to a fastw2v archive (see :func:`fastw2v._io.save_archive`).
 
         Unlike gensim's pickle files the archive cannot run code when loaded, and its vectors
         can be memory-mapped. Per-key attributes must be numeric.
@@ -1296,6 +1296,18 @@ class KeyedVectors:
     @classmethod
     def load(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> KeyedVectors:
         """Load vectors saved by :meth:`save`; ``mmap='r'`` memory-maps them read-only.
+
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            The archive.
+        mmap : {None, 'r', 'c'}
+            None reads the vectors into memory; ``'r'`` maps them read-only from the file,
+            ``'c'`` copy-on-write. The map is made from the file that was checked, even if
+            another process saves over `fname` meanwhile (fastw2v's saves replace the file, so
+            a mapped reader keeps the old one). Truncating or rewriting a mapped file in place
+            (not by replacing it) makes the operating system kill the process with ``SIGBUS``
+            when it next reads a vanished page; no check can prevent that.
 
         Raises
         ------

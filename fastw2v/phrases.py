@@ -34,7 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Union
 
-from fastw2v.io import atomic_write
+from fastw2v._io import atomic_write, require_regular_file
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -381,6 +381,9 @@ class _PhraseTransformer(ABC):
         TypeError
             When the model is a `Phrases` with a custom scoring function, which JSON cannot hold;
             freeze it first, since `FrozenPhrases` keeps scores, not the function.
+        OSError
+            When `path` is a directory, a device, a FIFO or a read-only file, which a save never
+            replaces (a symbolic link is followed, and the file it leads to replaced).
 
         Examples
         --------
@@ -414,8 +417,9 @@ class _PhraseTransformer(ABC):
         Raises
         ------
         ValueError
-            When the file is not valid JSON, not a fastw2v phrase model, damaged, of an unknown
-            format version, or a model of the other class.
+            When the file is not UTF-8 JSON (or is nested too deeply to read), not a fastw2v
+            phrase model, damaged, of an unknown format version, or a model of the other class;
+            also for a device or FIFO given as the file. The message names the file.
 
         Examples
         --------
@@ -428,8 +432,19 @@ class _PhraseTransformer(ABC):
         True
         """
         name = os.fsdecode(path)
-        with open(name, encoding="utf-8") as stream:
-            document = json.load(stream)
+        require_regular_file(name, "a saved fastw2v phrase model")
+        try:
+            with open(name, encoding="utf-8") as stream:
+                document = json.load(stream)
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{name!r} is not a saved fastw2v phrase model: not UTF-8 text "
+                             f"({err})") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{name!r} is not a saved fastw2v phrase model: not valid JSON "
+                             f"({err})") from None
+        except RecursionError:
+            raise ValueError(f"{name!r} is not a saved fastw2v phrase model: its JSON is "
+                             f"nested too deeply to read") from None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise ValueError(f"{name!r} is not a saved fastw2v phrase model")
         if document.get("version") != _FORMAT_VERSION:
@@ -444,8 +459,8 @@ class _PhraseTransformer(ABC):
             )
         try:
             return cls._from_document(document)
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{name!r} is a damaged fastw2v phrase model: {err!r}") from err
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as err:
+            raise ValueError(f"{name!r} is a damaged fastw2v phrase model: {err!r}") from None
 
 
 class Phrases(_PhraseTransformer):

@@ -410,7 +410,7 @@ class Word2Vec:
 
     def save(self, fname: str | os.PathLike) -> None:
         """Save the whole model (for more training) to one file, atomically and without pickle."""
-        from fastw2v import io
+        from fastw2v import _io as io
 
         metadata = {
             "kind": MODEL_KIND,
@@ -430,7 +430,7 @@ class Word2Vec:
     @classmethod
     def load(cls, fname: str | os.PathLike, mmap: Optional[str] = None) -> Word2Vec:
         """Load a model written by :meth:`save`; corrupt or foreign files raise ValueError."""
-        from fastw2v import io
+        from fastw2v import _io as io
 
         metadata, arrays = io.load_archive(fname, mmap=mmap)
         try:

@@ -346,3 +346,74 @@ def test_module_runs_as_a_command(text_vectors):
     )
     assert failed.returncode == 1
     assert failed.stderr.splitlines() == ["fastw2v: error: word not in the vocabulary: 'zebra'"]
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile inputs and outputs: one line, before any training
+
+
+@pytest.mark.parametrize("name", ["truncated.txt.gz", "fake.txt.gz", "garbage.txt.xz"])
+def test_a_damaged_or_fake_compressed_corpus_is_one_line(tmp_path, capsys, name):
+    whole = gzip.compress(b"the king and queen\n" * 500)
+    data = {
+        "truncated.txt.gz": whole[: len(whole) // 2],
+        "fake.txt.gz": b"the king and queen\n" * 500,
+        "garbage.txt.xz": b"\xfd7zXZ\x00" + bytes(100),
+    }[name]
+    (tmp_path / name).write_bytes(data)
+    code, _, err = run(capsys, "train", str(tmp_path / name), "-o", str(tmp_path / "v"), *QUICK)
+    assert_one_line_error(code, err, str(tmp_path / name))
+
+
+def test_a_device_or_a_fifo_as_corpus_is_reported_for_what_it_is(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe")
+    for corpus, kind in (("/dev/null", "character device"), (str(tmp_path / "pipe"), "FIFO")):
+        code, out, err = run(capsys, "train", corpus, "-o", str(tmp_path / "v"), *QUICK)
+        assert_one_line_error(code, err, corpus, kind, "not a regular file")
+        assert "no such file" not in err and "vocabulary" not in out
+
+
+def unwritable_outputs(tmp_path: Path, corpus: Path) -> dict[str, tuple[Path, str]]:
+    (tmp_path / "read-only.txt").write_text("keep me")
+    (tmp_path / "read-only.txt").chmod(0o444)
+    (tmp_path / "a-file").write_text("not a folder")
+    os.mkfifo(tmp_path / "pipe")
+    return {
+        "directory": (tmp_path, "is a directory"),
+        "read-only file": (tmp_path / "read-only.txt", "read-only"),
+        "under a file": (tmp_path / "a-file" / "vectors.txt", "Not a directory"),
+        "missing folder": (tmp_path / "missing" / "vectors.txt", "no such directory"),
+        "fifo": (tmp_path / "pipe", "not a regular file"),
+        "the corpus": (corpus, "the output file is the corpus"),
+    }
+
+
+def test_an_output_that_cannot_be_written_fails_before_training(tmp_path, capsys):
+    corpus = write_corpus(tmp_path / "corpus.txt", sentences=200)
+    before = corpus.read_bytes()
+    for output, fragment in unwritable_outputs(tmp_path, corpus).values():
+        code, out, err = run(capsys, "train", str(corpus), "-o", str(output), *QUICK)
+        assert_one_line_error(code, err, str(output), fragment)
+        assert "vocabulary" not in out
+    assert (tmp_path / "read-only.txt").read_text() == "keep me"
+    assert corpus.read_bytes() == before
+
+
+def test_an_output_through_a_link_or_with_a_leading_dash_is_written(tmp_path, capsys):
+    corpus = write_corpus(tmp_path / "corpus.txt", sentences=200)
+    (tmp_path / "link.txt").symlink_to("real.txt")
+    for output, written in ((tmp_path / "link.txt", tmp_path / "real.txt"),
+                            (tmp_path / "-vectors.txt", tmp_path / "-vectors.txt")):
+        code, _, err = run(capsys, "train", str(corpus), f"--output={output}", *QUICK)
+        assert code == 0, err
+        assert len(KeyedVectors.load_word2vec_format(str(written))) == len(VOCABULARY)
+    assert (tmp_path / "link.txt").is_symlink()
+
+
+@pytest.mark.parametrize("option", ["--pairs", "--analogies"])
+def test_an_undecodable_evaluation_file_is_named(text_vectors, tmp_path, capsys, option):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b": section\nking queen caf\xe9 r\xe9sum\xe9\n" if option == "--analogies"
+                    else b"king\tqueen\t8.5\ncaf\xe9\tsea\t1.0\n")
+    code, _, err = run(capsys, "eval", str(text_vectors), option, str(bad))
+    assert_one_line_error(code, err, str(bad), "UTF-8")

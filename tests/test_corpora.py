@@ -7,6 +7,8 @@ import gzip
 import io
 import lzma
 import os
+import re
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from fastw2v import corpora
 from fastw2v.corpora import LineSentence, PathLineSentences, Text8Corpus, simple_tokenize
+from fastw2v.errors import TruncatedFileError
 
 TEXT = (
     "the quick brown fox\n"
@@ -402,3 +405,60 @@ def test_state_carries_across_the_checks_read_chunks(tmp_path):
     straddling_token = b"a\n" * ((chunk - 2048) // 2) + token + b"\n"
     assert _splits_like_str_split(tmp_path, straddling_token)
     assert not _splits_like_str_split(tmp_path, straddling_token[:-1] + b"t\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile files
+
+
+def bytes_examined_by_bytes_methods(function, *args) -> tuple[int, object]:
+    """Total length of the bytes every bytes method called while `function` runs works on.
+
+    A measure of work that does not depend on the machine's speed.
+    """
+    examined = [0]
+
+    def profile(frame, event, arg):
+        if event == "c_call":
+            owner = getattr(arg, "__self__", None)
+            if isinstance(owner, (bytes, bytearray)):
+                examined[0] += len(owner)
+
+    sys.setprofile(profile)
+    try:
+        result = function(*args)
+    finally:
+        sys.setprofile(None)
+    return examined[0], result
+
+
+@pytest.mark.parametrize("name", ["corpus.txt", "corpus.txt.gz"])
+def test_text8_without_whitespace_costs_linear_work(tmp_path, name):
+    size = 1 << 20
+    path = write_as(tmp_path / name, b"x" * size)
+    examined, sentences = bytes_examined_by_bytes_methods(lambda: list(Text8Corpus(path)))
+    assert sentences == [["x" * size]]
+    # Each byte is looked at a bounded number of times: no rescan of what came before.
+    assert examined < 10 * size
+
+
+def damaged_files(directory) -> dict[str, bytes]:
+    whole = gzip.compress(TEXT.encode() * 50)
+    return {
+        "truncated.txt.gz": whole[: len(whole) // 2],
+        "fake.txt.gz": TEXT.encode(),  # plain text under a compressed name
+        "garbage.txt.xz": b"\xfd7zXZ\x00" + bytes(200),
+        "garbage.txt.bz2": b"BZh9" + bytes(200),
+    }
+
+
+@pytest.mark.parametrize("reader", [LineSentence, PathLineSentences, Text8Corpus])
+def test_a_damaged_compressed_file_raises_value_error_naming_it(tmp_path, reader):
+    for name, data in damaged_files(tmp_path).items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=re.escape(str(tmp_path / name))) as caught:
+            list(reader(str(tmp_path / name)))
+        if name.startswith("truncated"):
+            # Both gensim's type for a truncated stream and fastw2v's.
+            assert isinstance(caught.value, TruncatedFileError)
+            assert isinstance(caught.value, EOFError)

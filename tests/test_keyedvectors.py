@@ -508,7 +508,7 @@ def test_save_and_load(tmp_path, small):
 
 
 def test_load_rejects_other_archives_and_inconsistent_contents(tmp_path):
-    from fastw2v import io
+    from fastw2v import _io as io
 
     io.save_archive(tmp_path / "model.fw2v", {"kind": "Word2Vec"}, {})
     with pytest.raises(ValueError, match="model.fw2v.*'Word2Vec'"):

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import random
+import stat
 
 import pytest
 
@@ -413,3 +414,45 @@ def test_parity_with_gensim(settings, connector_words):
     assert ours.freeze().phrasegrams == pytest.approx(theirs.freeze().phrasegrams)
     assert [ours[s] for s in corpus] == [theirs[s] for s in corpus]
     assert ours.find_phrases(corpus) == pytest.approx(theirs.find_phrases(corpus))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"format": "fastw2v.phrases", "\xff\xfe": 1}', "not UTF-8"),
+        (b'{"format": "fastw2v.phrases", ', "not valid JSON"),
+        (b"", "not valid JSON"),
+    ],
+    ids=["deep nesting", "bad bytes", "bad JSON", "empty"],
+)
+def test_load_of_a_bad_file_raises_value_error_naming_it(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    for cls in (Phrases, FrozenPhrases):
+        with pytest.raises(ValueError, match=message) as caught:
+            cls.load(path)
+        assert str(path) in str(caught.value)
+        assert type(caught.value) is ValueError
+
+
+def test_load_of_a_device_says_what_it_is(tmp_path):
+    try:
+        os.mknod(tmp_path / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("cannot create device nodes here")
+    with pytest.raises(ValueError, match="null: is a character device"):
+        Phrases.load(tmp_path / "null")
+
+
+def test_save_onto_a_link_replaces_its_target_and_a_read_only_file_is_refused(tmp_path):
+    phrases = Phrases([["a", "b"]] * 3, min_count=1, threshold=0.1)
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    phrases.save(tmp_path / "link.json")
+    assert (tmp_path / "link.json").is_symlink()
+    assert Phrases.load(tmp_path / "real.json").vocab == phrases.vocab
+    (tmp_path / "real.json").chmod(0o444)
+    with pytest.raises(PermissionError, match="link.json"):
+        phrases.freeze().save(tmp_path / "link.json")
+    assert Phrases.load(tmp_path / "real.json").vocab == phrases.vocab
