@@ -429,13 +429,20 @@ class Word2Vec:
 
     @classmethod
     def load(cls, fname: str | os.PathLike, mmap: Optional[str] = None) -> Word2Vec:
-        """Load a model written by :meth:`save`; corrupt or foreign files raise ValueError."""
+        """Load a model written by :meth:`save`; corrupt or foreign files raise ValueError.
+
+        With ``mmap='r'`` (or ``'c'``, copy-on-write) the input vectors are memory-mapped from
+        the file instead of read. The map is made from the file that was checked, even if
+        another process saves over `fname` meanwhile; truncating or rewriting a mapped file in
+        place (rather than replacing it, as fastw2v's saves do) makes the operating system kill
+        the process with ``SIGBUS`` when it next reads a vanished page.
+        """
         from fastw2v import _io as io
 
-        metadata, arrays = io.load_archive(fname, mmap=mmap)
+        metadata, arrays = io.load_archive(
+            fname, mmap=mmap, kind=MODEL_KIND,
+            arrays={"vectors", "counts", *_objectives.OUTPUT_NAMES})
         try:
-            if metadata.get("kind") != MODEL_KIND:
-                raise ValueError(f"holds a {metadata.get('kind')!r}, not a Word2Vec model")
             config = TrainingConfig.from_saved(dict(metadata["params"]))
             words = metadata["index_to_key"]
             model = cls(**config.as_dict())

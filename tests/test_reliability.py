@@ -185,7 +185,7 @@ def test_an_archive_of_the_wrong_kind_is_refused(tmp_path, model_files):
         Word2Vec.load(model_files["KeyedVectors"])
     with pytest.raises(ValueError, match=r"model\.fw2v.*Word2Vec"):
         KeyedVectors.load(model_files["Word2Vec"])
-    fastw2v.io.save_archive(tmp_path / "other.fw2v", {"kind": "Phrases"},
+    fastw2v._io.save_archive(tmp_path / "other.fw2v", {"kind": "Phrases"},
                             {"vectors": np.zeros((2, 2))})
     for load in LOADERS.values():
         with pytest.raises(ValueError, match=r"other\.fw2v.*Phrases"):
@@ -355,7 +355,7 @@ def test_word2vec_load_checks_the_training_counters(tmp_path, model_files, field
 
 
 def test_keyedvectors_load_refuses_a_boolean_vector_size(tmp_path):
-    fastw2v.io.save_archive(
+    fastw2v._io.save_archive(
         tmp_path / "kv.fw2v",
         {"kind": "KeyedVectors", "index_to_key": ["a", "b"], "vector_size": True},
         {"vectors": np.ones((2, 1), dtype=np.float32)})
@@ -369,7 +369,7 @@ def test_keyedvectors_load_refuses_a_boolean_vector_size(tmp_path):
     np.zeros((2, 2), dtype=[("a", "<i4")]),
 ], ids=["text", "dates", "records"])
 def test_keyedvectors_load_refuses_non_numeric_vectors(tmp_path, vectors):
-    fastw2v.io.save_archive(
+    fastw2v._io.save_archive(
         tmp_path / "kv.fw2v",
         {"kind": "KeyedVectors", "index_to_key": ["a", "b"], "vector_size": 2},
         {"vectors": vectors})
@@ -378,7 +378,7 @@ def test_keyedvectors_load_refuses_non_numeric_vectors(tmp_path, vectors):
 
 
 def test_keyedvectors_load_refuses_an_out_of_range_next_index(tmp_path):
-    fastw2v.io.save_archive(
+    fastw2v._io.save_archive(
         tmp_path / "kv.fw2v",
         {"kind": "KeyedVectors", "index_to_key": ["a", None], "vector_size": 2, "next_index": -1},
         {"vectors": np.eye(2, dtype=np.float32)})
