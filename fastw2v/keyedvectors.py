@@ -1,4 +1,4 @@
-"""Word vectors with similarity queries and the standard evaluations.
+"""Word vectors and similarity queries (the evaluations live in :mod:`fastw2v.evaluation`).
 
 :class:`KeyedVectors` has gensim 4's API and, unless its docstrings say otherwise, gensim 4's
 results: the same neighbours in the same order with the same scores, and the same evaluation
@@ -15,18 +15,25 @@ Examples
 
 from __future__ import annotations
 
-import io
-import itertools
 import logging
 import os
 from collections.abc import Iterable, Sequence
 from numbers import Integral
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
 from fastw2v import io as _io
+
+from . import evaluation
+from ._similarity import (
+    cosmul_scores,
+    largest_first,
+    row_similarities,
+    unit_row,
+    unit_vector,
+    weighted_mean,
+)
 
 __all__ = ["KeyedVectors"]
 
@@ -38,13 +45,8 @@ Term = Union[Key, np.ndarray, tuple[Union[Key, np.ndarray], float]]
 
 _KEY_TYPES = (str, int, np.integer)
 _TERM_TYPES = (str, int, np.integer, np.ndarray)
-_DATA_DIR = Path(__file__).resolve().parent / "data"
 _ARCHIVE_KIND = "KeyedVectors"
 _EXPANDO_PREFIX = "expandos."
-# Analogy questions are answered in batches of one matrix product; this bounds the size of the
-# (batch, vocabulary) score matrix.
-_ANALOGY_BATCH_SCORES = 1 << 25
-_ANALOGY_TOPN = 5
 
 
 class KeyedVectors:
@@ -440,27 +442,13 @@ class KeyedVectors:
         return self._weighted_mean(terms, post_normalize)
 
     def _weighted_mean(self, terms: list[tuple[np.ndarray, Any]], unit: bool) -> np.ndarray:
-        mean = np.zeros(self.vector_size, dtype=self.vectors.dtype)
-        total_weight = 0
-        for vector, weight in terms:
-            mean += weight * vector
-            total_weight += abs(weight)
-        if total_weight > 0:
-            mean = mean / total_weight
-        if unit:
-            mean = _unit_vector(mean).astype(np.float32)
-        return mean
+        return weighted_mean(terms, self.vector_size, self.vectors.dtype, unit)
 
     def _unit_row(self, index: int) -> np.ndarray:
-        return self.vectors[index] / self.norms[index]
+        return unit_row(self.vectors, self.norms, index)
 
     def _row_similarities(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
-        """Cosine of every row in ``[start, end)`` with the unit-length `query`.
-
-        Dividing the products by the norms costs O(n) and avoids keeping a normalised copy
-        of the whole matrix.
-        """
-        return np.dot(self.vectors[start:end], query) / self.norms[start:end]
+        return row_similarities(self.vectors, self.norms, query, start, end)
 
     def _parse_terms(
         self, positive: Any, negative: Any
@@ -540,7 +528,7 @@ class KeyedVectors:
             return similarities
         excluded = set(query_rows)
         # Fetching len(query_rows) extra candidates leaves topn after dropping the query's keys.
-        best = _largest_first(similarities, topn + len(query_rows))
+        best = largest_first(similarities, topn + len(query_rows))
         return [
             (self.index_to_key[offset + clip_start], float(similarities[offset]))
             for offset in best
@@ -629,27 +617,15 @@ class KeyedVectors:
         if not positive_terms:
             raise ValueError("cannot compute similarity with no input")
         end = restrict_vocab or len(self.vectors)
-        scores = self._cosmul_scores(positive_terms, negative_terms, end)
+        scores = cosmul_scores(self.vectors, self.norms, positive_terms, negative_terms, end)
         if not topn:
             return scores
-        best = _largest_first(scores, topn + len(query_rows))
+        best = largest_first(scores, topn + len(query_rows))
         return [
             (self.index_to_key[index], float(scores[index]))
             for index in best
             if index not in query_rows
         ][:topn]
-
-    def _cosmul_scores(
-        self, positive: list[np.ndarray], negative: list[np.ndarray], end: int
-    ) -> np.ndarray:
-        # Shifting cosines from [-1, 1] to [0, 1] keeps products and quotients monotonic
-        # (footnote 7 of Levy and Goldberg); 1e-6 guards against division by zero.
-        def shifted(term: np.ndarray) -> np.ndarray:
-            return (1 + self._row_similarities(term, 0, end)) / 2
-
-        return np.prod([shifted(term) for term in positive], axis=0) / (
-            np.prod([shifted(term) for term in negative], axis=0) + 1e-6
-        )
 
     def rank_by_centrality(
         self, words: Sequence[Key], use_norm: bool = True
@@ -737,7 +713,7 @@ class KeyedVectors:
         >>> round(float(kv.similarity("a", "b")), 4)
         0.7071
         """
-        return np.dot(_unit_vector(self[w1]), _unit_vector(self[w2]))
+        return np.dot(unit_vector(self[w1]), unit_vector(self[w2]))
 
     def distance(self, w1: Key, w2: Key) -> float:
         """Cosine distance of two keys, ``1 - similarity(w1, w2)``.
@@ -772,7 +748,7 @@ class KeyedVectors:
             raise ZeroDivisionError("At least one of the passed list is empty.")
         mean1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
         mean2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
-        return np.dot(_unit_vector(mean1), _unit_vector(mean2))
+        return np.dot(unit_vector(mean1), unit_vector(mean2))
 
     def most_similar_to_given(self, key1: Key, keys_list: Sequence[Key]) -> Key:
         """The key of `keys_list` most similar to `key1`.
@@ -814,17 +790,7 @@ class KeyedVectors:
         return len(self.closer_than(key1, key2)) + 1
 
     # ----------------------------------------------------------------------------------------
-    # Evaluation
-
-    def _restricted_vocab(self, restrict_vocab: int | None, case_insensitive: bool) -> dict:
-        """Row of each of the first `restrict_vocab` keys, uppercased if `case_insensitive`.
-
-        Among case variants the first, i.e. the most frequent, wins.
-        """
-        vocab: dict[str, int] = {}
-        for index, key in enumerate(self.index_to_key[:restrict_vocab]):
-            vocab.setdefault(key.upper() if case_insensitive else key, index)
-        return vocab
+    # Evaluation (see fastw2v.evaluation)
 
     def evaluate_word_analogies(
         self,
@@ -838,7 +804,8 @@ class KeyedVectors:
 
         For each question ``a b c d`` the answer is the key most similar to ``b + c - a``
         (among the first `restrict_vocab` keys, excluding the three question words and, when
-        case-insensitive, their case variants); it counts as correct if it is ``d``.
+        case-insensitive, their case variants); it counts as correct if it is ``d``. See
+        :func:`fastw2v.evaluation.evaluate_word_analogies`.
 
         Parameters
         ----------
@@ -875,164 +842,17 @@ class KeyedVectors:
         >>> score, sections[0]["correct"]
         (1.0, [('MAN', 'KING', 'WOMAN', 'QUEEN')])
         """
-        if similarity_function not in ("most_similar", "most_similar_cosmul"):
-            raise ValueError(
-                "similarity_function must be 'most_similar' or 'most_similar_cosmul', "
-                f"got {similarity_function!r}"
-            )
-        path = _DATA_DIR / "questions-words.txt" if analogies is None else analogies
-        vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
-        parsed_sections = _read_analogies(path, case_insensitive)
         self.fill_norms()
-        end = min(restrict_vocab, len(self.vectors)) if restrict_vocab else len(self.vectors)
-
-        questions = [question for _, section_questions in parsed_sections
-                     for question in section_questions]
-        answerable = [number for number, question in enumerate(questions)
-                      if all(word in vocab for word in question)]
-        rows = np.array([[vocab[word] for word in questions[number][:3]] for number in answerable],
-                        dtype=np.int64).reshape(-1, 3)
-        asked = [questions[number] for number in answerable]
-        if similarity_function == "most_similar":
-            predicted = self._predict_analogies_3cosadd(rows, end, asked, vocab, case_insensitive)
-        else:
-            predicted = [
-                _analogy_prediction(self._rank_3cosmul(row, end), question, case_insensitive)
-                for row, question in zip(rows, asked)
-            ]
-        predictions = dict(zip(answerable, predicted))
-
-        sections = []
-        out_of_vocabulary = 0
-        numbers = itertools.count()
-        for name, section_questions in parsed_sections:
-            section = {"section": name, "correct": [], "incorrect": []}
-            for question, number in zip(section_questions, numbers):
-                if number in predictions:
-                    outcome = "correct" if predictions[number] == question[3] else "incorrect"
-                    section[outcome].append(question)
-                else:
-                    out_of_vocabulary += 1
-                    if dummy4unknown:
-                        section["incorrect"].append(question)
-            _log_section(section)
-            sections.append(section)
-        total = {
-            "section": "Total accuracy",
-            "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
-            "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections)),
-        }
-        if questions:
-            logger.info(
-                "questions with out-of-vocabulary words: %.1f%%",
-                100.0 * out_of_vocabulary / len(questions),
-            )
-        score = _log_section(total)
-        sections.append(total)
-        return score, sections
-
-    def _rank_3cosadd(self, row: np.ndarray, end: int) -> list[str]:
-        """The five best keys for one question, computed exactly as :meth:`most_similar`."""
-        index_a, index_b, index_c = (int(index) for index in row)
-        terms = [
-            (self._unit_row(index_b), np.float64(1.0)),
-            (self._unit_row(index_c), np.float64(1.0)),
-            (self._unit_row(index_a), np.float64(-1.0)),
-        ]
-        query = self._weighted_mean(terms, unit=True)
-        similarities = self._row_similarities(query, 0, end)
-        excluded = {index_a, index_b, index_c}
-        best = _largest_first(similarities, _ANALOGY_TOPN + 3)
-        return [self.index_to_key[i] for i in best if i not in excluded][:_ANALOGY_TOPN]
-
-    def _rank_3cosmul(self, row: np.ndarray, end: int) -> list[str]:
-        index_a, index_b, index_c = (int(index) for index in row)
-        scores = self._cosmul_scores(
-            [self._unit_row(index_b), self._unit_row(index_c)], [self._unit_row(index_a)], end
+        return evaluation.evaluate_word_analogies(
+            self.vectors,
+            self.index_to_key,
+            analogies,
+            restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown,
+            similarity_function=similarity_function,
+            norms=self.norms,
         )
-        excluded = {index_a, index_b, index_c}
-        best = _largest_first(scores, _ANALOGY_TOPN + len(excluded))
-        return [self.index_to_key[i] for i in best if i not in excluded][:_ANALOGY_TOPN]
-
-    def _predict_analogies_3cosadd(
-        self,
-        rows: np.ndarray,
-        end: int,
-        questions: list[tuple[str, ...]],
-        vocab: dict[str, int],
-        case_insensitive: bool,
-    ) -> list[str | None]:
-        """Predicted answers to many questions, equal to those of :meth:`_rank_3cosadd`.
-
-        One matrix product scores a whole batch of questions, which is far faster than one
-        matrix-vector product per question. Its rounding differs from the per-question
-        product, so wherever two of the scores that decide an answer are closer than rounding
-        could account for, that question is recomputed exactly: answers match gensim's.
-
-        `rows` holds the rows of the words a, b, c of each question; `vocab` maps the
-        (uppercased, if `case_insensitive`) first `end` keys to their rows.
-        """
-        norms = self.norms[:end]
-        # The batch needs six candidates besides the three question words.
-        batchable = (
-            self.vectors.dtype in (np.float32, np.float64)
-            and end > _ANALOGY_TOPN + 3
-            and bool(np.all(np.isfinite(norms)) and np.all(norms > 0))
-        )
-        if not batchable:
-            return [
-                _analogy_prediction(self._rank_3cosadd(row, end), question, case_insensitive)
-                for row, question in zip(rows, questions)
-            ]
-        # Identify each key with the row its (uppercased) form maps to, so that comparing
-        # answers, and spotting case variants of the question words, compares integers.
-        answer_rows = np.array(
-            [vocab[key.upper() if case_insensitive else key] for key in self.index_to_key[:end]]
-        )
-        # Both computations of a cosine of unit vectors err by at most about
-        # vector_size * eps / 2; twice their combined worst case leaves a safety margin.
-        tolerance = 4 * (self.vector_size + 8) * np.finfo(np.float32).eps
-        vectors = self.vectors[:end]
-        batch_size = max(1, _ANALOGY_BATCH_SCORES // end)
-        predictions: list[str | None] = []
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            positions = np.arange(len(batch))
-            unit = self.vectors[batch] / self.norms[batch][..., np.newaxis]
-            queries = unit[:, 1] + unit[:, 2] - unit[:, 0]
-            queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-            scores = np.dot(queries, vectors.T)
-            scores /= norms
-            scores[positions[:, np.newaxis], batch] = -np.inf
-            # A few passes of argmax find the best candidates faster than a partition.
-            top = np.empty((len(batch), _ANALOGY_TOPN + 1), dtype=np.intp)
-            top_scores = np.empty(top.shape, dtype=scores.dtype)
-            for rank in range(_ANALOGY_TOPN + 1):
-                top[:, rank] = np.argmax(scores, axis=1)
-                top_scores[:, rank] = scores[positions, top[:, rank]]
-                scores[positions, top[:, rank]] = -np.inf
-            # The prediction is the first of five candidates that is not a question word,
-            # or the fifth; the order up to it, and the gap after it, decide the answer.
-            is_question_word = (
-                answer_rows[top[:, :_ANALOGY_TOPN], np.newaxis] == batch[:, np.newaxis, :]
-            ).any(axis=2)
-            depth = np.where(
-                is_question_word.all(axis=1), _ANALOGY_TOPN, np.argmin(is_question_word, axis=1) + 1
-            )
-            deciding = np.arange(_ANALOGY_TOPN) < depth[:, np.newaxis]
-            gaps = top_scores[:, :-1] - top_scores[:, 1:]
-            certain = np.all((gaps > tolerance) | ~deciding, axis=1)
-            chosen = top[positions, depth - 1]
-            for row, question, is_certain, index in zip(
-                batch, questions[start : start + batch_size], certain, chosen
-            ):
-                if is_certain:
-                    key = self.index_to_key[index]
-                    predictions.append(key.upper() if case_insensitive else key)
-                else:
-                    candidates = self._rank_3cosadd(row, end)
-                    predictions.append(_analogy_prediction(candidates, question, case_insensitive))
-        return predictions
 
     def evaluate_word_pairs(
         self,
@@ -1044,6 +864,8 @@ class KeyedVectors:
         dummy4unknown: bool = False,
     ) -> tuple[Any, Any, float]:
         """Correlation of the model's similarities with human judgements of word pairs.
+
+        See :func:`fastw2v.evaluation.evaluate_word_pairs`.
 
         Parameters
         ----------
@@ -1081,55 +903,16 @@ class KeyedVectors:
         >>> round(float(spearman[0]), 3), oov
         (1.0, 25.0)
         """
-        from scipy import stats
-
-        path = _DATA_DIR / "wordsim353.tsv" if pairs is None else pairs
-        vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
-        similarity_gold: list[float] = []
-        similarity_model: list[Any] = []
-        out_of_vocabulary = 0
-        with io.TextIOWrapper(_io.open_for_reading(path), encoding=encoding) as stream:
-            for line_number, line in enumerate(stream, 1):
-                if line.startswith("#"):
-                    continue
-                try:
-                    fields = line.split(delimiter)
-                    if case_insensitive:
-                        fields = [field.upper() for field in fields]
-                    word_a, word_b, score = fields
-                    score = float(score)
-                except ValueError:
-                    logger.info("skipping invalid line %d in %s", line_number, path)
-                    continue
-                if word_a not in vocab or word_b not in vocab:
-                    out_of_vocabulary += 1
-                    if dummy4unknown:
-                        similarity_model.append(0.0)
-                        similarity_gold.append(score)
-                    continue
-                similarity_gold.append(score)
-                similarity_model.append(
-                    np.dot(
-                        _unit_vector(self.vectors[vocab[word_a]]),
-                        _unit_vector(self.vectors[vocab[word_b]]),
-                    )
-                )
-        if not similarity_gold:
-            raise ValueError(
-                f"No valid similarity judgements found in {path}: either invalid format or "
-                f"all are out-of-vocabulary in {self}"
-            )
-        spearman = stats.spearmanr(similarity_gold, similarity_model)
-        pearson = stats.pearsonr(similarity_gold, similarity_model)
-        if dummy4unknown:
-            oov_ratio = float(out_of_vocabulary) / len(similarity_gold) * 100
-        else:
-            oov_ratio = float(out_of_vocabulary) / (len(similarity_gold) + out_of_vocabulary) * 100
-        logger.info("Pearson correlation coefficient against %s: %.4f", path, pearson[0])
-        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", path,
-                    spearman[0])
-        logger.info("Pairs with unknown words ratio: %.1f%%", oov_ratio)
-        return pearson, spearman, oov_ratio
+        return evaluation.evaluate_word_pairs(
+            self.vectors,
+            self.index_to_key,
+            pairs,
+            delimiter=delimiter,
+            encoding=encoding,
+            restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown,
+        )
 
     # ----------------------------------------------------------------------------------------
     # Files
@@ -1359,78 +1142,3 @@ def _as_term_list(value: Any) -> list:
     if isinstance(value, _KEY_TYPES) or (isinstance(value, np.ndarray) and value.ndim == 1):
         return [value]
     return list(value)
-
-
-def _unit_vector(vector: np.ndarray) -> np.ndarray:
-    """`vector` scaled to unit length, in its own dtype; zero (or NaN) vectors unchanged.
-
-    Scaling in double precision and rounding once makes float32 results match gensim's
-    (double-precision BLAS) bit for bit.
-    """
-    as_double = vector.astype(np.float64)
-    length = np.sqrt(np.dot(as_double, as_double))
-    if length > 0:
-        return (as_double * (1.0 / length)).astype(vector.dtype)
-    return vector
-
-
-def _largest_first(scores: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `count` largest `scores`, largest first.
-
-    A partial partition finds them in linear time; only those few are then sorted.
-    """
-    negated = -scores
-    if count >= scores.size:
-        return np.argsort(negated)[:count]
-    candidates = np.argpartition(negated, count)[:count]
-    return candidates[np.argsort(negated[candidates])]
-
-
-def _analogy_prediction(
-    candidates: list[str], question: tuple[str, ...], case_insensitive: bool
-) -> str | None:
-    """The first candidate that is not a question word (nor, if case-insensitive, a case
-    variant of one).
-
-    As in gensim only five candidates are examined and, when all five are question words,
-    the last of them is the prediction.
-    """
-    prediction = None
-    for candidate in candidates[:_ANALOGY_TOPN]:
-        prediction = candidate.upper() if case_insensitive else candidate
-        if prediction not in question[:3]:
-            break
-    return prediction
-
-
-def _read_analogies(
-    path: str | os.PathLike[str], case_insensitive: bool
-) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
-    """Sections of an analogy file as (name, questions); malformed lines are skipped."""
-    sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
-    with _io.open_for_reading(path) as stream:
-        for line_number, raw_line in enumerate(stream, 1):
-            line = raw_line.decode("utf-8")
-            if line.startswith(": "):
-                sections.append((line.lstrip(": ").strip(), []))
-                continue
-            if not sections:
-                raise ValueError(f"Missing section header before line #{line_number} in {path}")
-            words = [word.upper() for word in line.split()] if case_insensitive else line.split()
-            if len(words) != 4:
-                logger.info("skipping invalid line #%d in %s", line_number, path)
-                continue
-            sections[-1][1].append(tuple(words))
-    return sections
-
-
-def _log_section(section: dict[str, Any]) -> float:
-    """Accuracy of one analogy section (0.0 when it has no answered questions), logged."""
-    correct, incorrect = len(section["correct"]), len(section["incorrect"])
-    if correct + incorrect == 0:
-        return 0.0
-    score = correct / (correct + incorrect)
-    logger.info(
-        "%s: %.1f%% (%d/%d)", section["section"], 100.0 * score, correct, correct + incorrect
-    )
-    return score

@@ -1,4 +1,4 @@
-"""Tests for fastw2v.keyedvectors: lookups, similarity queries, evaluations and files.
+"""Tests for fastw2v.keyedvectors: lookups, similarity queries and files.
 
 Tests named ``*_matches_gensim`` compare with gensim 4 on the same vectors and are skipped when
 gensim is not installed.
@@ -6,7 +6,6 @@ gensim is not installed.
 
 from __future__ import annotations
 
-import itertools
 import pathlib
 
 import numpy as np
@@ -32,75 +31,6 @@ def small() -> KeyedVectors:
     words = [f"w{i}" for i in range(200)]
     return make_kv(words, rng.standard_normal((200, 16)).astype(np.float32),
                    counts=np.arange(200, 0, -1))
-
-
-def analogy_vocabulary(dimensions: int = 24, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Words of the analogy and word-pair sets, with vectors under which many analogies hold.
-
-    Within a section, the second word of a pair is the first plus the section's offset (plus
-    noise), so a good share of questions is answered correctly. Lowercase variants follow, some
-    with exactly the vector of their capitalised form, which creates exact ties between a
-    question word and a candidate; some words are left out to leave questions unanswerable.
-    """
-    rng = np.random.default_rng(seed)
-    vectors: dict[str, np.ndarray] = {}
-    offset = None
-    for line in ANALOGIES.read_text("utf-8").splitlines():
-        if line.startswith(":"):
-            offset = rng.standard_normal(dimensions)
-            continue
-        a, b, *_ = line.split()
-        if a not in vectors:
-            vectors[a] = rng.standard_normal(dimensions)
-        if b not in vectors:
-            vectors[b] = vectors[a] + offset + 0.3 * rng.standard_normal(dimensions)
-    for line in WORDSIM.read_text("utf-8").splitlines():
-        if not line.startswith("#"):
-            for word in line.split("\t")[:2]:
-                vectors.setdefault(word, rng.standard_normal(dimensions))
-    words = [word for position, word in enumerate(vectors) if position % 17 != 5]
-    variants = []
-    for position, word in enumerate(words):
-        if word.lower() != word and word.lower() not in vectors:
-            same = position % 3 == 0
-            variant = vectors[word] if same else rng.standard_normal(dimensions)
-            variants.append((word.lower(), variant))
-    words += [word for word, _ in variants]
-    matrix = np.array([vectors[word] for word in words[: len(words) - len(variants)]]
-                      + [vector for _, vector in variants], dtype=np.float32)
-    return words, matrix
-
-
-@pytest.fixture(scope="module")
-def analogy_kv() -> KeyedVectors:
-    words, vectors = analogy_vocabulary()
-    return make_kv(words, vectors, counts=np.arange(len(words), 0, -1))
-
-
-@pytest.fixture(scope="module")
-def gensim_kv():
-    gensim_models = pytest.importorskip("gensim.models")
-
-    def convert(kv: KeyedVectors):
-        converted = gensim_models.KeyedVectors(kv.vector_size)
-        converted.add_vectors(list(kv.index_to_key), kv.vectors.copy())
-        if "count" in kv.expandos:
-            for word, count in zip(kv.index_to_key, kv.expandos["count"]):
-                converted.set_vecattr(word, "count", int(count))
-        return converted
-
-    return convert
-
-
-@pytest.fixture(scope="module")
-def sampled_analogies(tmp_path_factory) -> pathlib.Path:
-    """Every fourth question of each section, to keep gensim comparisons fast."""
-    lines = ANALOGIES.read_text("utf-8").splitlines()
-    kept = [line for position, line in enumerate(lines)
-            if line.startswith(":") or position % 4 == 0]
-    path = tmp_path_factory.mktemp("analogies") / "sample.txt"
-    path.write_text("\n".join(kept) + "\n", "utf-8")
-    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,122 +223,6 @@ def test_most_similar_cosmul(small):
 
 
 # --------------------------------------------------------------------------------------------
-# Evaluation
-
-
-def reference_analogy_evaluation(kv, path, restrict_vocab, case_insensitive, dummy4unknown):
-    """The analogy evaluation stated plainly, one most_similar call per question."""
-    vocab = {}
-    for index, key in enumerate(kv.index_to_key[:restrict_vocab]):
-        vocab.setdefault(key.upper() if case_insensitive else key, index)
-    sections = []
-    for line in pathlib.Path(path).read_text("utf-8").splitlines(keepends=True):
-        if line.startswith(": "):
-            sections.append({"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []})
-            continue
-        words = tuple(w.upper() if case_insensitive else w for w in line.split())
-        if len(words) != 4:
-            continue
-        if any(word not in vocab for word in words):
-            if dummy4unknown:
-                sections[-1]["incorrect"].append(words)
-            continue
-        a, b, c, expected = words
-        # Integer keys are rows, which stand for the most frequent case variant.
-        sims = kv.most_similar(positive=[vocab[b], vocab[c]], negative=[vocab[a]], topn=5,
-                               restrict_vocab=restrict_vocab)
-        predicted = None
-        for word, _ in sims:
-            predicted = word.upper() if case_insensitive else word
-            if predicted not in {a, b, c}:
-                break
-        sections[-1]["correct" if predicted == expected else "incorrect"].append(words)
-    total = {"section": "Total accuracy",
-             "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
-             "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections))}
-    answered = len(total["correct"]) + len(total["incorrect"])
-    return (len(total["correct"]) / answered if answered else 0.0), sections + [total]
-
-
-@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
-    (300000, True, False), (900, True, True), (None, False, False),
-])
-def test_batched_analogy_evaluation_equals_per_question_evaluation(
-    analogy_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown
-):
-    expected = reference_analogy_evaluation(
-        analogy_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown)
-    result = analogy_kv.evaluate_word_analogies(
-        sampled_analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
-        dummy4unknown=dummy4unknown)
-    assert result == expected
-    assert 0.2 < result[0] < 0.9  # the vocabulary makes a good share of answers right
-
-
-def test_analogy_evaluation_with_float64_and_tiny_vocabularies(tmp_path):
-    words, vectors = analogy_vocabulary(dimensions=8, seed=3)
-    kv = make_kv(words, vectors.astype(np.float64))
-    expected = reference_analogy_evaluation(kv, ANALOGIES, 2000, True, False)
-    assert kv.evaluate_word_analogies(restrict_vocab=2000) == expected
-    tiny = make_kv(["a", "b", "c", "d", "e"], np.eye(5, dtype=np.float32))
-    (tmp_path / "q.txt").write_text(": s\na b c d\na b c e\nA b c zzz\n", "utf-8")
-    assert tiny.evaluate_word_analogies(tmp_path / "q.txt") == reference_analogy_evaluation(
-        tiny, tmp_path / "q.txt", 300000, True, False)
-
-
-def test_analogy_evaluation_sections_and_errors(tmp_path):
-    kv = make_kv(["king", "man", "woman", "queen", "x"],
-                 np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0.2, 1.5, 0], [0, 0, 1]],
-                          dtype=np.float32))
-    (tmp_path / "q.txt").write_text(
-        ": royalty\nman king woman queen\nbad line\n"
-        ": other\nman king woman x\nman king woman zzz\n",
-        "utf-8")
-    score, sections = kv.evaluate_word_analogies(tmp_path / "q.txt")
-    assert score == 0.5
-    assert sections == [
-        {"section": "royalty", "correct": [("MAN", "KING", "WOMAN", "QUEEN")], "incorrect": []},
-        {"section": "other", "correct": [], "incorrect": [("MAN", "KING", "WOMAN", "X")]},
-        {"section": "Total accuracy", "correct": [("MAN", "KING", "WOMAN", "QUEEN")],
-         "incorrect": [("MAN", "KING", "WOMAN", "X")]},
-    ]
-    cosmul_score, _ = kv.evaluate_word_analogies(tmp_path / "q.txt",
-                                                 similarity_function="most_similar_cosmul")
-    assert cosmul_score == 0.5
-    with pytest.raises(ValueError, match="similarity_function"):
-        kv.evaluate_word_analogies(tmp_path / "q.txt", similarity_function="3cosadd")
-    (tmp_path / "headless.txt").write_text("man king woman queen\n", "utf-8")
-    with pytest.raises(ValueError, match="Missing section header"):
-        kv.evaluate_word_analogies(tmp_path / "headless.txt")
-
-
-def test_word_pair_evaluation(tmp_path):
-    kv = make_kv(["a", "b", "c", "A"],
-                 np.array([[1, 0], [1, 0.2], [0, 1], [0, 1]], dtype=np.float32))
-    (tmp_path / "pairs.tsv").write_text(
-        "# comment\na\tb\t9\na\tc\t1\nb\tc\t2\na\tzzz\t5\nnot a pair\n", "utf-8")
-    pearson, spearman, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv")
-    assert spearman[0] == pytest.approx(1.0) and oov == 25.0
-    assert pearson[0] == pytest.approx(np.corrcoef([9, 1, 2], [
-        kv.similarity("a", "b"), kv.similarity("a", "c"), kv.similarity("b", "c")])[0, 1])
-    with_dummies, _, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv", dummy4unknown=True)
-    assert oov == 25.0
-    assert with_dummies[0] == pytest.approx(np.corrcoef([9, 1, 2, 5], [
-        kv.similarity("a", "b"), kv.similarity("a", "c"), kv.similarity("b", "c"), 0.0])[0, 1])
-    (tmp_path / "none.tsv").write_text("x\ty\t1\n", "utf-8")
-    with pytest.raises(ValueError, match="No valid similarity judgements"):
-        kv.evaluate_word_pairs(tmp_path / "none.tsv")
-
-
-def test_default_evaluation_sets_are_shipped(analogy_kv):
-    _score, sections = analogy_kv.evaluate_word_analogies()
-    assert [s["section"] for s in sections][:2] == ["capital-common-countries", "capital-world"]
-    assert len(sections) == 15 and sections[-1]["section"] == "Total accuracy"
-    pearson, _spearman, oov = analogy_kv.evaluate_word_pairs()
-    assert -1 <= pearson[0] <= 1 and 0 < oov < 20
-
-
-# --------------------------------------------------------------------------------------------
 # Parity with gensim
 
 
@@ -452,39 +266,6 @@ def test_queries_match_gensim(analogy_kv, gensim_kv):
                                   reference.distances(kv["brother"], ["girl", "sister"]))
     np.testing.assert_array_equal(kv.get_mean_vector(["king", kv["man"]], [1.0, 0.5]),
                                   reference.get_mean_vector(["king", kv["man"]], [1.0, 0.5]))
-
-
-@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
-    (300000, True, False), (1000, True, True), (300000, False, False),
-])
-def test_analogy_evaluation_matches_gensim(
-    analogy_kv, gensim_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown
-):
-    options = {"restrict_vocab": restrict_vocab, "case_insensitive": case_insensitive,
-                   "dummy4unknown": dummy4unknown}
-    assert (analogy_kv.evaluate_word_analogies(sampled_analogies, **options)
-            == gensim_kv(analogy_kv).evaluate_word_analogies(str(sampled_analogies), **options))
-
-
-def test_analogy_evaluation_on_the_full_default_set_matches_gensim(analogy_kv, gensim_kv):
-    expected = gensim_kv(analogy_kv).evaluate_word_analogies(str(ANALOGIES))
-    assert analogy_kv.evaluate_word_analogies() == expected
-
-
-@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
-    (300000, True, False), (300, True, True), (300000, False, False),
-])
-def test_word_pair_evaluation_matches_gensim(
-    analogy_kv, gensim_kv, restrict_vocab, case_insensitive, dummy4unknown
-):
-    options = {"restrict_vocab": restrict_vocab, "case_insensitive": case_insensitive,
-                   "dummy4unknown": dummy4unknown}
-    pearson, spearman, oov = analogy_kv.evaluate_word_pairs(**options)
-    expected_pearson, expected_spearman, expected_oov = gensim_kv(analogy_kv).evaluate_word_pairs(
-        str(WORDSIM), **options)
-    assert tuple(pearson) == tuple(expected_pearson)
-    assert tuple(spearman) == tuple(expected_spearman)
-    assert oov == expected_oov
 
 
 # --------------------------------------------------------------------------------------------
