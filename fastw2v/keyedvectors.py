@@ -45,6 +45,8 @@ Term = Union[Key, np.ndarray, tuple[Union[Key, np.ndarray], float]]
 
 _KEY_TYPES = (str, int, np.integer)
 _TERM_TYPES = (str, int, np.integer, np.ndarray)
+# dtype kinds that vectors can be made of: booleans, integers and reals.
+_NUMBER_KINDS = "biuf"
 _ARCHIVE_KIND = "KeyedVectors"
 _EXPANDO_PREFIX = "expandos."
 
@@ -84,7 +86,10 @@ class KeyedVectors:
     (gensim accepts and ignores both); :meth:`load_word2vec_format` rejects malformed files
     with a ``ValueError`` naming the line, including data beyond the vector count the header
     declares; :meth:`save_word2vec_format` refuses keys containing spaces or newlines, which
-    would make the file unreadable.
+    would make the file unreadable; :meth:`add_vectors`, :meth:`add_vector` and
+    ``kv[keys] = weights`` check every shape and key before changing anything, and refuse what
+    gensim would scramble or half-add (a transposed matrix, too few `extras`, a None key, a
+    key :meth:`add_vector` already has).
 
     Examples
     --------
@@ -240,7 +245,10 @@ class KeyedVectors:
         Raises
         ------
         TypeError
-            If an existing attribute cannot hold values of the requested type.
+            If an existing attribute cannot hold values of the requested type; nothing is
+            allocated then.
+        ValueError
+            If `types` does not give one type per attribute.
 
         Examples
         --------
@@ -252,25 +260,51 @@ class KeyedVectors:
         if attrs is None:
             attrs = list(self.expandos)
             types = [self.expandos[attr].dtype for attr in attrs]
+        else:
+            if isinstance(attrs, str):
+                raise ValueError(f"attrs must be a list of attribute names, not the str {attrs!r}")
+            if types is None:
+                raise TypeError("allocate_vecattrs needs types along with attrs")
+            attrs, types = list(attrs), list(types)
+            if len(types) != len(attrs):
+                raise ValueError(
+                    f"allocate_vecattrs needs one type per attribute: got {len(attrs)} "
+                    f"attributes and {len(types)} types"
+                )
+        # Every type is checked before any array changes, so a refusal leaves all as it was.
+        dtypes = [self._vecattr_dtype(attr, kind) for attr, kind in zip(attrs, types)]
         size = len(self.index_to_key)
-        for attr, kind in zip(attrs, types):
-            dtype = np.dtype(np.int64 if kind is int else object if kind is str else kind)
+        for attr, dtype in zip(attrs, dtypes):
             current = self.expandos.get(attr)
             if current is None:
                 self.expandos[attr] = np.zeros(size, dtype=dtype)
-                continue
-            if not np.can_cast(dtype, current.dtype, casting="same_kind"):
-                raise TypeError(
-                    f"cannot store {dtype} values in attribute {attr!r} of dtype {current.dtype}"
-                )
-            if len(current) != size:
+            elif len(current) != size:
                 resized = np.zeros(size, dtype=current.dtype)
                 kept = min(size, len(current))
                 resized[:kept] = current[:kept]
                 self.expandos[attr] = resized
 
+    def _vecattr_dtype(self, attr: str, kind: Any) -> np.dtype:
+        """The dtype per-key attribute `attr` has, or gets, to hold values of type `kind`."""
+        dtype = np.dtype(np.int64 if kind is int else object if kind is str else kind)
+        current = self.expandos.get(attr)
+        if current is None:
+            return dtype
+        if not np.can_cast(dtype, current.dtype, casting="same_kind"):
+            raise TypeError(
+                f"cannot store {dtype} values in attribute {attr!r} of dtype {current.dtype}"
+            )
+        return current.dtype
+
     def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
         """Set the per-key attribute `attr` of `key` to `val`.
+
+        Raises
+        ------
+        KeyError
+            If `key` is unknown.
+        TypeError
+            If the attribute already holds values of a type `val` cannot be stored as.
 
         Examples
         --------
@@ -280,20 +314,30 @@ class KeyedVectors:
         >>> int(kv.get_vecattr("a", "count"))
         7
         """
+        index = self.get_index(key)
+        # Converting first makes a value that does not fit (2**70 in int64) fail before the
+        # attribute is created.
+        value = np.array(val, dtype=self._vecattr_dtype(attr, type(val)))
         self.allocate_vecattrs([attr], [type(val)])
-        self.expandos[attr][self.get_index(key)] = val
+        self.expandos[attr][index] = value
 
     def get_vecattr(self, key: Key, attr: str) -> Any:
         """The per-key attribute `attr` of `key` (see :meth:`set_vecattr`)."""
         return self.expandos[attr][self.get_index(key)]
 
     def add_vector(self, key: Key, vector: np.ndarray) -> int:
-        """Add one vector, filling the next preallocated slot if there is one.
+        """Add one vector for a new key, filling the next preallocated slot if there is one.
 
         Returns
         -------
         int
             The row of the new vector.
+
+        Raises
+        ------
+        ValueError
+            If `key` is already present (assign ``kv[key] = vector`` to replace its vector),
+            is None, or `vector` does not hold :attr:`vector_size` numbers; nothing changes then.
 
         Examples
         --------
@@ -301,37 +345,65 @@ class KeyedVectors:
         >>> kv.add_vector("a", np.ones(2, dtype=np.float32))
         0
         """
+        self._check_new_keys([key])
+        if key in self.key_to_index:
+            raise ValueError(
+                f"key {key!r} is already present (row {self.key_to_index[key]}); "
+                "assign kv[key] = vector to replace its vector"
+            )
+        array = np.asarray(vector)
+        if array.ndim == 2 and array.shape[0] == 1:
+            array = array[0]
+        if array.shape != (self.vector_size,) or array.dtype.kind not in _NUMBER_KINDS:
+            raise ValueError(
+                f"vector has shape {array.shape} and dtype {array.dtype}; expected "
+                f"({self.vector_size},) numbers"
+            )
         index = self.next_index
         if index < len(self.index_to_key) and self.index_to_key[index] is None:
+            self.vectors[index] = array
             self.index_to_key[index] = key
             self.key_to_index[key] = index
-            self.vectors[index] = vector
             self.norms = None
         else:
             index = len(self.index_to_key)
-            self.add_vectors([key], np.asarray(vector).reshape(1, -1))
+            self.add_vectors([key], array.reshape(1, -1))
         self.next_index = index + 1
         return index
 
     def add_vectors(
         self,
-        keys: Sequence[Key],
+        keys: Key | Sequence[Key],
         weights: np.ndarray | Sequence[np.ndarray],
         extras: dict[str, np.ndarray] | None = None,
         replace: bool = False,
     ) -> None:
         """Append vectors for new keys; existing keys keep their vector unless `replace`.
 
+        Every argument is checked before anything changes: a call that raises leaves the
+        vectors, the keys and their attributes as they were.
+
         Parameters
         ----------
-        keys : sequence of str
+        keys : str or sequence of str
             Keys, one per row of `weights`.
         weights : numpy.ndarray or sequence of numpy.ndarray
-            The vectors.
+            The vectors: a ``(len(keys), vector_size)`` matrix or a list of vectors; a single
+            vector for a single key.
         extras : dict of str to numpy.ndarray, optional
             Per-key attribute values, one per key.
         replace : bool
             Overwrite the vectors (and extras) of keys already present.
+
+        Raises
+        ------
+        ValueError
+            If `weights` does not hold one row of :attr:`vector_size` numbers per key (a
+            transposed matrix included), an array of `extras` does not hold one value per key,
+            or a key is None.
+        TypeError
+            If a key is unhashable, or an attribute of `extras` already holds values of a type
+            its new values cannot be stored as.
 
         Examples
         --------
@@ -341,26 +413,37 @@ class KeyedVectors:
         >>> kv.index_to_key, kv.expandos["count"].tolist()
         (['a', 'b'], [5, 3])
         """
-        if isinstance(keys, _KEY_TYPES):
-            keys = [keys]
-        weights = np.asarray(weights).reshape(len(keys), self.vector_size)
-        extras = {attr: np.asarray(values) for attr, values in (extras or {}).items()}
-        self.allocate_vecattrs(list(extras), [values.dtype for values in extras.values()])
+        keys = [keys] if isinstance(keys, _KEY_TYPES) else list(keys)
+        self._check_new_keys(keys)
+        weights = self._checked_weights(keys, weights)
+        extras = _checked_extras(keys, extras)
+        for attr, values in extras.items():
+            self._vecattr_dtype(attr, values.dtype)
+        if len(self.vectors) != len(self.index_to_key):
+            raise ValueError(
+                f"the vectors have {len(self.vectors)} rows for {len(self.index_to_key)} keys; "
+                "make them agree before adding vectors"
+            )
+
         new_rows, existing_rows, existing_indices = [], [], []
+        # A key repeated within `keys` counts as present from its second occurrence on.
+        added: dict[Any, int] = {}
         for row, key in enumerate(keys):
-            index = self.key_to_index.get(key)
+            index = self.key_to_index.get(key, added.get(key))
             if index is None:
-                self.key_to_index[key] = len(self.index_to_key)
-                self.index_to_key.append(key)
+                added[key] = len(self.index_to_key) + len(new_rows)
                 new_rows.append(row)
             else:
                 existing_rows.append(row)
                 existing_indices.append(index)
-        first_new = len(self.vectors)
+
+        first_new = len(self.index_to_key)
         self.vectors = np.ascontiguousarray(
             np.vstack((self.vectors, weights[new_rows].astype(self.vectors.dtype)))
         )
-        self.allocate_vecattrs()
+        self.index_to_key.extend(keys[row] for row in new_rows)
+        self.key_to_index.update(added)
+        self.allocate_vecattrs(list(extras), [values.dtype for values in extras.values()])
         for attr, values in extras.items():
             self.expandos[attr][first_new:] = values[new_rows]
         if replace and existing_rows:
@@ -368,6 +451,31 @@ class KeyedVectors:
             for attr, values in extras.items():
                 self.expandos[attr][existing_indices] = values[existing_rows]
         self.norms = None
+
+    @staticmethod
+    def _check_new_keys(keys: list[Any]) -> None:
+        for key in keys:
+            if key is None:
+                raise ValueError("None cannot be a key: it marks an unfilled preallocated slot")
+            hash(key)  # an unhashable key raises TypeError here, before anything changes
+
+    def _checked_weights(self, keys: list[Any], weights: Any) -> np.ndarray:
+        """`weights` as a ``(len(keys), vector_size)`` array, or a ValueError naming its shape."""
+        array = np.asarray(weights)
+        if array.dtype.kind not in _NUMBER_KINDS:
+            raise ValueError(f"weights must be numbers, got an array of dtype {array.dtype}")
+        expected = (len(keys), self.vector_size)
+        if array.shape == expected:
+            return array
+        if (len(keys) == 1 and array.shape == (self.vector_size,)) or (
+            not keys and array.size == 0
+        ):
+            return array.reshape(expected)
+        transposed = " (a transposed matrix?)" if array.shape == expected[::-1] else ""
+        raise ValueError(
+            f"weights has shape {array.shape}; expected {expected}, one row of "
+            f"{self.vector_size} values per key{transposed}"
+        )
 
     def sort_by_descending_frequency(self) -> None:
         """Reorder the rows by descending ``'count'`` attribute, keeping ties in order.
@@ -1133,6 +1241,20 @@ class KeyedVectors:
                 raise ValueError(f"{source}: next_index must be in [0, {len(keys)}]")
             kv.next_index = next_index
         return kv
+
+
+def _checked_extras(keys: list[Any], extras: dict[str, Any] | None) -> dict[str, np.ndarray]:
+    """The per-key attribute values of `extras` as arrays of one value per key."""
+    checked = {}
+    for attr, values in (extras or {}).items():
+        array = np.asarray(values)
+        if array.shape != (len(keys),):
+            raise ValueError(
+                f"extras[{attr!r}] has shape {array.shape}; expected ({len(keys)},), one value "
+                "per key"
+            )
+        checked[attr] = array
+    return checked
 
 
 def _as_term_list(value: Any) -> list:

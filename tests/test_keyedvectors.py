@@ -115,6 +115,98 @@ def test_add_vectors_and_setitem():
     assert kv.most_similar("c", topn=1)[0][0] == "b"  # norms follow the changes
 
 
+def snapshot(kv):
+    """Everything a failed call must leave as it was."""
+    return (list(kv.index_to_key), dict(kv.key_to_index), kv.next_index, kv.vectors.copy(),
+            {attr: values.copy() for attr, values in kv.expandos.items()})
+
+
+def assert_unchanged(kv, before):
+    index_to_key, key_to_index, next_index, vectors, expandos = before
+    assert kv.index_to_key == index_to_key and kv.key_to_index == key_to_index
+    assert kv.next_index == next_index
+    np.testing.assert_array_equal(kv.vectors, vectors)
+    assert kv.expandos.keys() == expandos.keys()
+    for attr, values in expandos.items():
+        np.testing.assert_array_equal(kv.expandos[attr], values)
+
+
+@pytest.fixture
+def three_d():
+    """Two keys of 3-dimensional vectors with a 'count' attribute, and room for one more."""
+    kv = KeyedVectors(3)
+    kv.add_vectors(["a", "b"], np.arange(6, dtype=np.float32).reshape(2, 3),
+                   extras={"count": np.array([5, 3])})
+    return kv
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    # A transposed (dim, n) matrix used to be reshaped silently into n scrambled rows.
+    (lambda kv: kv.add_vectors(["c", "d", "e", "f"], np.ones((3, 4))),
+     ValueError, r"weights has shape \(3, 4\); expected \(4, 3\)"),
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones((3, 2))),
+     ValueError, r"weights has shape \(3, 2\); expected \(2, 3\).*transposed"),
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones((3, 3))), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones(6)), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vectors("c", np.ones(4)), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vectors(["c"], [["x", "y", "z"]]), ValueError, "weights must be numbers"),
+    # Too few extras used to fail with an IndexError after the keys were added.
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones((2, 3)), extras={"count": np.array([7])}),
+     ValueError, r"extras\['count'\] has shape \(1,\); expected \(2,\)"),
+    (lambda kv: kv.add_vectors(["c"], np.ones((1, 3)),
+                               extras={"weight": np.array([0.5]), "count": np.array(["x"])}),
+     TypeError, "count"),
+    (lambda kv: kv.add_vectors(["c", ["d"]], np.ones((2, 3))), TypeError, "unhashable"),
+    (lambda kv: kv.add_vectors(["c", None], np.ones((2, 3))), ValueError, "None"),
+    (lambda kv: kv.__setitem__(["c", "d"], np.ones((3, 2))), ValueError, "weights has shape"),
+    (lambda kv: kv.__setitem__("c", np.ones(2)), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vector("c", np.ones(2)), ValueError, r"vector has shape \(2,\)"),
+    (lambda kv: kv.add_vector("c", 1.0), ValueError, r"vector has shape \(\)"),
+    (lambda kv: kv.add_vector("a", np.ones(3)), ValueError, "'a' is already present"),
+    (lambda kv: kv.add_vector(None, np.ones(3)), ValueError, "None"),
+    (lambda kv: kv.allocate_vecattrs(["weight", "count"], [float]), ValueError, "one type per"),
+    (lambda kv: kv.allocate_vecattrs(["weight", "count"], [float, float]), TypeError, "count"),
+    (lambda kv: kv.set_vecattr("zzz", "weight", 0.5), KeyError, "zzz"),
+    (lambda kv: kv.set_vecattr("a", "big", 2**70), OverflowError, None),
+], ids=["transposed", "transposed-named", "too-many-rows", "flat", "single-key-size",
+        "strings", "too-few-extras", "incompatible-extra", "unhashable-key", "none-key",
+        "setitem-transposed", "setitem-size", "add-vector-size", "add-vector-scalar",
+        "add-vector-existing", "add-vector-none", "attrs-without-types", "attr-type",
+        "set-vecattr-unknown-key", "set-vecattr-overflow"])
+def test_failed_additions_change_nothing(three_d, call, error, message):
+    before = snapshot(three_d)
+    with pytest.raises(error, match=message):
+        call(three_d)
+    assert_unchanged(three_d, before)
+
+
+def test_add_vector_into_a_preallocated_slot_checks_first():
+    kv = KeyedVectors(3, count=2)
+    before = snapshot(kv)
+    with pytest.raises(ValueError, match="vector has shape"):
+        kv.add_vector("a", np.ones(2))  # used to map 'a' to slot 0, then fail to fill it
+    assert_unchanged(kv, before)
+    assert kv.add_vector("a", np.ones((1, 3))) == 0 and kv["a"].tolist() == [1, 1, 1]
+
+
+def test_add_vectors_accepts_gensim_shapes(three_d):
+    three_d.add_vectors("c", np.full(3, 2.0))
+    three_d.add_vectors(["d"], np.full(3, 3.0))  # one key, one 1-D vector
+    three_d.add_vectors(["e", "f"], [np.full(3, 4.0), np.full(3, 5.0)])
+    three_d.add_vectors([], [])
+    three_d.add_vectors(["g"], np.ones((1, 3), dtype=np.int64), extras={"count": np.array([9])})
+    assert three_d.index_to_key == ["a", "b", "c", "d", "e", "f", "g"]
+    assert three_d[["c", "d", "e", "f"]][:, 0].tolist() == [2, 3, 4, 5]
+    assert three_d.vectors.dtype == np.float32
+    assert three_d.expandos["count"].tolist() == [5, 3, 0, 0, 0, 0, 9]
+
+
+def test_add_vectors_refuses_vectors_out_of_step_with_keys(three_d):
+    three_d.index_to_key.append("c")  # as a caller growing the vocabulary by hand might
+    with pytest.raises(ValueError, match="2 rows for 3 keys"):
+        three_d.add_vectors(["d"], np.ones((1, 3)))
+
+
 def test_sort_by_descending_frequency():
     kv = make_kv(["a", "b", "c", "d"], np.arange(8, dtype=np.float32).reshape(4, 2),
                  counts=[1, 5, 1, 9])
