@@ -43,6 +43,7 @@ from fastw2v._similarity import (
 __all__ = [
     "evaluate_word_analogies",
     "evaluate_word_pairs",
+    "log_accuracy",
     "log_evaluate_word_pairs",
 ]
 
@@ -425,6 +426,16 @@ def log_evaluate_word_pairs(pearson: Any, spearman: Any, oov: float, pairs: Any)
     logger.info("Pearson correlation coefficient against %s: %.4f", pairs, pearson[0])
     logger.info("Spearman rank-order correlation coefficient against %s: %.4f", pairs, spearman[0])
     logger.info("Pairs with unknown words ratio: %.1f%%", oov)
+
+
+def log_accuracy(section: dict[str, Any]) -> None:
+    """Log the accuracy of one analogy section, if it has answered questions.
+
+    Examples
+    --------
+    >>> log_accuracy({"section": "family", "correct": [("a", "b", "c", "d")], "incorrect": []})
+    """
+    _log_section(section)
 
 
 def _analogy_prediction(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from numbers import Integral
 from typing import Any, Union
@@ -62,6 +63,8 @@ class KeyedVectors:
         Number of slots to preallocate; :meth:`add_vector` fills them in order.
     dtype : numpy dtype
         dtype of :attr:`vectors`.
+    mapfile_path : str, optional
+        Unused, as in gensim.
 
     Attributes
     ----------
@@ -76,12 +79,14 @@ class KeyedVectors:
         in place sets it back to None.
     expandos : dict of str to numpy.ndarray
         Per-key attributes, one array entry per row, such as ``'count'``.
+    vectors_lockf : numpy.ndarray, optional
+        Lock factor of each row for further training (0.0 fixed, 1.0 free), or a single
+        factor for all; absent until set, as by :meth:`intersect_word2vec_format`.
 
     Notes
     -----
     Differences from gensim 4: :meth:`save` writes a safe zip archive instead of a pickle;
-    :meth:`n_similarity` raises ``KeyError`` for unknown words instead of ignoring them;
-    :meth:`most_similar_cosmul` honours `restrict_vocab` and
+    :meth:`most_similar_cosmul` honours `restrict_vocab` and integer keys, and
     :meth:`evaluate_word_analogies` honours ``similarity_function='most_similar_cosmul'``
     (gensim accepts and ignores both); :meth:`load_word2vec_format` rejects malformed files
     with a ``ValueError`` naming the line, including data beyond the vector count the header
@@ -89,7 +94,10 @@ class KeyedVectors:
     would make the file unreadable; :meth:`add_vectors`, :meth:`add_vector` and
     ``kv[keys] = weights`` check every shape and key before changing anything, and refuse what
     gensim would scramble or half-add (a transposed matrix, too few `extras`, a None key, a
-    key :meth:`add_vector` already has).
+    key :meth:`add_vector` already has); :meth:`unit_normalize_all` leaves zero vectors zero
+    (gensim makes them NaN); :meth:`resize_vectors` drops rows past the number of keys
+    (gensim raises); :meth:`intersect_word2vec_format` works without a per-key
+    :attr:`vectors_lockf` set beforehand and resets the norms.
 
     Examples
     --------
@@ -100,7 +108,13 @@ class KeyedVectors:
     (array([0., 1., 0.], dtype=float32), True, 2)
     """
 
-    def __init__(self, vector_size: int, count: int = 0, dtype: Any = np.float32):
+    def __init__(
+        self,
+        vector_size: int,
+        count: int = 0,
+        dtype: Any = np.float32,
+        mapfile_path: str | None = None,
+    ):
         self.vector_size = vector_size
         self.index_to_key: list[Any] = [None] * count
         self.key_to_index: dict[Any, int] = {}
@@ -108,6 +122,8 @@ class KeyedVectors:
         self.vectors = np.zeros((count, vector_size), dtype=dtype)
         self.norms: np.ndarray | None = None
         self.expandos: dict[str, np.ndarray] = {}
+        # Kept for gensim's signature; as in gensim, nothing reads it.
+        self.mapfile_path = mapfile_path
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}<vector_size={self.vector_size}, {len(self)} keys>"
@@ -203,6 +219,11 @@ class KeyedVectors:
         result.setflags(write=False)
         return result
 
+    def word_vec(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        """Deprecated alias of :meth:`get_vector`, as in gensim 4."""
+        _deprecated("word_vec", "get_vector")
+        return self.get_vector(*args, **kwargs)
+
     def fill_norms(self, force: bool = False) -> None:
         """Compute :attr:`norms` if missing, stale in length, or `force` is set.
 
@@ -229,6 +250,121 @@ class KeyedVectors:
         """
         self.fill_norms()
         return self.vectors / self.norms[:, np.newaxis]
+
+    def init_sims(self, replace: bool = False) -> None:
+        """Compute the norms; deprecated, as in gensim 4, since they are computed on demand.
+
+        Parameters
+        ----------
+        replace : bool
+            Also scale every vector to unit length in place (see :meth:`unit_normalize_all`);
+            the original lengths are lost, so training should not continue afterwards.
+
+        Warns
+        -----
+        DeprecationWarning
+            Always: call :meth:`fill_norms` or :meth:`unit_normalize_all` instead.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.array([[3, 4]], dtype=np.float32))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     kv.init_sims(replace=True)
+        >>> kv["a"]
+        array([0.6, 0.8], dtype=float32)
+        """
+        _deprecated("init_sims", "fill_norms (or unit_normalize_all to scale in place)")
+        self.fill_norms()
+        if replace:
+            logger.warning(
+                "init_sims(replace=True) scales the vectors in place for good; "
+                "unit_normalize_all() does the same without the deprecation"
+            )
+            self.unit_normalize_all()
+
+    def unit_normalize_all(self) -> None:
+        """Scale every vector to unit length in place; their lengths are lost.
+
+        A vector of length zero stays zero, with norm 0 (gensim turns it into NaNs).
+
+        Raises
+        ------
+        ValueError
+            If the vectors are read-only (memory-mapped with ``mmap='r'``).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[3, 4], [0, 0]], dtype=np.float32))
+        >>> kv.unit_normalize_all()
+        >>> kv.vectors.tolist(), kv.norms.tolist()
+        ([[0.6000000238418579, 0.800000011920929], [0.0, 0.0]], [1.0, 0.0])
+        """
+        self._check_writable("scale the vectors in place")
+        self.fill_norms()
+        scalable = self.norms > 0
+        np.divide(self.vectors, self.norms[:, np.newaxis], out=self.vectors,
+                  where=scalable[:, np.newaxis])
+        self.norms = np.where(scalable, 1.0, self.norms.astype(np.float64))
+
+    def _check_writable(self, action: str) -> None:
+        if not self.vectors.flags.writeable:
+            raise ValueError(
+                f"cannot {action}: the vectors are read-only (loaded with mmap='r'?); "
+                "load them without mmap to change them"
+            )
+
+    # gensim 3 names that gensim 4 removed: reading them raises AttributeError, as there.
+
+    @property
+    def index2word(self) -> list[Any]:
+        """Removed in gensim 4: use :attr:`index_to_key`."""
+        raise AttributeError(_RENAMED.format(old="index2word", new="index_to_key"))
+
+    @index2word.setter
+    def index2word(self, keys: list[Any]) -> None:
+        self._assign_index_to_key(keys)
+
+    @property
+    def index2entity(self) -> list[Any]:
+        """Removed in gensim 4: use :attr:`index_to_key`."""
+        raise AttributeError(_RENAMED.format(old="index2entity", new="index_to_key"))
+
+    @index2entity.setter
+    def index2entity(self, keys: list[Any]) -> None:
+        self._assign_index_to_key(keys)
+
+    def _assign_index_to_key(self, keys: list[Any]) -> None:
+        # gensim 4 assigns index_to_key alone; keeping key_to_index in step avoids lookups
+        # that disagree with the new order.
+        self.index_to_key = list(keys)
+        self.key_to_index = {key: index for index, key in enumerate(self.index_to_key)
+                             if key is not None}
+
+    @property
+    def vocab(self) -> Any:
+        """Removed in gensim 4: use :attr:`key_to_index`, :attr:`index_to_key` and
+        :meth:`get_vecattr`/:meth:`set_vecattr`."""
+        raise AttributeError(_VOCAB_REMOVED)
+
+    @vocab.setter
+    def vocab(self, value: Any) -> None:
+        raise AttributeError(_VOCAB_REMOVED)
+
+    @property
+    def vectors_norm(self) -> np.ndarray:
+        """Removed in gensim 4: use :meth:`get_normed_vectors`."""
+        raise AttributeError(
+            "The vectors_norm attribute is computed on demand since gensim 4.0.0: "
+            "use .get_normed_vectors() instead"
+        )
+
+    @vectors_norm.setter
+    def vectors_norm(self, value: Any) -> None:
+        """Ignored, as in gensim 4 (old code sets it to None to free memory)."""
 
     def allocate_vecattrs(
         self, attrs: Sequence[str] | None = None, types: Sequence[Any] | None = None
@@ -324,6 +460,84 @@ class KeyedVectors:
     def get_vecattr(self, key: Key, attr: str) -> Any:
         """The per-key attribute `attr` of `key` (see :meth:`set_vecattr`)."""
         return self.expandos[attr][self.get_index(key)]
+
+    def resize_vectors(self, seed: int = 0) -> None:
+        """Give :attr:`vectors` one row per key of :attr:`index_to_key`.
+
+        Existing rows are kept; new rows get small random values drawn, for a given `seed`,
+        exactly as gensim draws them (uniform in ``[-1, 1) / vector_size``). Rows past the
+        number of keys are dropped (gensim raises then). The per-key attributes are resized
+        too.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.ones((1, 2), dtype=np.float32))
+        >>> kv.index_to_key.append("b"); kv.key_to_index["b"] = 1
+        >>> kv.resize_vectors()
+        >>> kv.vectors.shape, kv["a"].tolist()
+        ((2, 2), [1.0, 1.0])
+        """
+        target = (len(self.index_to_key), self.vector_size)
+        if self.vectors.shape != target:
+            rng = np.random.default_rng(seed=seed)
+            # Drawn in float32, then scaled in place, so the values are gensim's.
+            fresh = rng.random(target, dtype=np.float32)
+            fresh *= 2.0
+            fresh -= 1.0
+            fresh /= self.vector_size
+            resized = fresh.astype(self.vectors.dtype, copy=False)
+            rows, columns = min(target[0], len(self.vectors)), min(target[1], self.vectors.shape[1])
+            resized[:rows, :columns] = self.vectors[:rows, :columns]
+            self.vectors = resized
+        self.allocate_vecattrs()
+        self.norms = None
+
+    def vectors_for_all(
+        self, keys: Iterable[Key], allow_inference: bool = True, copy_vecattrs: bool = False
+    ) -> KeyedVectors:
+        """A new KeyedVectors with the vectors of the known `keys`, each once, in given order.
+
+        Parameters
+        ----------
+        keys : iterable of str
+            Keys wanted; unknown ones are left out, repeated ones kept once.
+        allow_inference : bool
+            Also accept what ``key in self`` accepts beyond the keys themselves (an integer
+            row number); subclasses that infer vectors for unknown words would use it.
+        copy_vecattrs : bool
+            Copy the per-key attributes too.
+
+        Returns
+        -------
+        KeyedVectors
+            With a ``'count'`` attribute decreasing from ``len(result)`` to 1 (made up, as in
+            gensim), replaced by the original counts when `copy_vecattrs` copies them.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.eye(3, 2, dtype=np.float32))
+        >>> kv.vectors_for_all(["c", "zzz", "a", "c"]).index_to_key
+        ['c', 'a']
+        """
+        present: list[Any] = []
+        seen: set[Any] = set()
+        for key in keys:
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in (self if allow_inference else self.key_to_index):
+                present.append(key)
+        rows = [self.get_index(key) for key in present]
+        expandos: dict[str, np.ndarray] = {}
+        if present:
+            expandos["count"] = np.arange(len(present), 0, -1, dtype=np.int64)
+            if copy_vecattrs:
+                expandos.update((attr, values[rows]) for attr, values in self.expandos.items())
+        result = KeyedVectors(self.vector_size, dtype=self.vectors.dtype)
+        result._set_contents(present, self.vectors[rows], expandos)
+        return result
 
     def add_vector(self, key: Key, vector: np.ndarray) -> int:
         """Add one vector for a new key, filling the next preallocated slot if there is one.
@@ -489,6 +703,8 @@ class KeyedVectors:
         >>> kv.index_to_key
         ['common', 'rare']
         """
+        if not len(self):
+            return
         if "count" not in self.expandos:
             raise ValueError("cannot sort by frequency without a 'count' attribute")
         order = np.argsort(-self.expandos["count"], kind="stable")
@@ -838,12 +1054,13 @@ class KeyedVectors:
     def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
         """Cosine similarity of the means of two sets of keys.
 
+        Unknown keys are left out, as in gensim; a set with no known key has a zero mean,
+        whose similarity with anything is 0.
+
         Raises
         ------
         ZeroDivisionError
             If either set is empty (as gensim).
-        KeyError
-            If a key is unknown (gensim silently ignores it).
 
         Examples
         --------
@@ -854,8 +1071,8 @@ class KeyedVectors:
         """
         if not (len(ws1) and len(ws2)):
             raise ZeroDivisionError("At least one of the passed list is empty.")
-        mean1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
-        mean2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
+        mean1 = self.get_mean_vector(ws1, pre_normalize=False)
+        mean2 = self.get_mean_vector(ws2, pre_normalize=False)
         return np.dot(unit_vector(mean1), unit_vector(mean2))
 
     def most_similar_to_given(self, key1: Key, keys_list: Sequence[Key]) -> Key:
@@ -896,6 +1113,135 @@ class KeyedVectors:
         2
         """
         return len(self.closer_than(key1, key2)) + 1
+
+    def words_closer_than(self, word1: Key, word2: Key) -> list[Key]:
+        """Deprecated alias of :meth:`closer_than`, as in gensim 4."""
+        _deprecated("words_closer_than", "closer_than")
+        return self.closer_than(word1, word2)
+
+    def relative_cosine_similarity(self, wa: Key, wb: Key, topn: int = 10) -> float:
+        """Similarity of `wa` and `wb` relative to `wa`'s `topn` nearest neighbours.
+
+        ``similarity(wa, wb) / sum(similarities of the topn keys most similar to wa)``
+        (equation 1 of Leeuwenberg et al., 2016, "A Minimally Supervised Approach for
+        Synonym Extraction with Word Embeddings"); above about 0.10 for ``topn=10``, `wb` is
+        more similar to `wa` than an arbitrary word is.
+
+        Raises
+        ------
+        KeyError
+            If `wa` or `wb` is unknown.
+        ValueError
+            If `topn` is not a positive integer, or `wa` has no neighbour.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [1, 1]], dtype=np.float32))
+        >>> round(kv.relative_cosine_similarity("a", "b", topn=2), 4)
+        0.5846
+        """
+        if topn is None or isinstance(topn, bool) or not isinstance(topn, Integral):
+            raise ValueError(f"topn must be a positive integer, got {topn!r}")
+        neighbours = self.similar_by_word(wa, topn)
+        if not neighbours:
+            raise ValueError(
+                f"cannot compute a relative cosine similarity for {wa!r}: no similar word "
+                f"among its topn={topn} neighbours"
+            )
+        return float(self.similarity(wa, wb)) / sum(score for _, score in neighbours)
+
+    def wmdistance(
+        self, document1: Sequence[Key], document2: Sequence[Key], norm: bool = True
+    ) -> float:
+        """Word Mover's Distance between two documents (Kusner et al., 2015).
+
+        The least total distance the words of one document must travel, in the vector
+        space, to become the words of the other, each document weighing its words by their
+        frequency in it. Solved by the optional POT package (Flamary et al., 2021, "POT:
+        Python Optimal Transport") on the same problem gensim gives it, hence gensim's result.
+
+        Parameters
+        ----------
+        document1, document2 : list of str
+            The documents' words; unknown words are left out.
+        norm : bool
+            Use unit-length vectors.
+
+        Returns
+        -------
+        float
+            The distance; ``inf`` when a document has no known word, or when all the known
+            words of both sit at the same point; 0.0 when both are one and the same word.
+
+        Raises
+        ------
+        ImportError
+            If POT is not installed: ``pip install "fastw2v[wmd]"``.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+        >>> kv.wmdistance(["a"], ["a", "zzz"])
+        0.0
+        """
+        try:
+            from ot import emd2
+        except ImportError as error:
+            raise ImportError(
+                "wmdistance needs the optional POT package (Python Optimal Transport): "
+                'pip install "fastw2v[wmd]"'
+            ) from error
+        from scipy.spatial.distance import cdist
+
+        known1 = [word for word in document1 if word in self]
+        known2 = [word for word in document2 if word in self]
+        if len(known1) < len(document1) or len(known2) < len(document2):
+            logger.info("wmdistance: left out %d and %d words not in the vocabulary",
+                        len(document1) - len(known1), len(document2) - len(known2))
+        if not known1 or not known2:
+            logger.warning("wmdistance: a document has no word in the vocabulary")
+            return float("inf")
+        # Number the distinct words as gensim's dictionary does (each document's new words in
+        # sorted order), so that the solver gets the very problem gensim gives it.
+        ids: dict[Any, int] = {}
+        for document in (known1, known2):
+            for word in sorted(set(document)):
+                ids.setdefault(word, len(ids))
+        if len(ids) == 1:
+            return 0.0
+        words1, words2 = list(set(known1)), list(set(known2))
+        distances = np.zeros((len(ids), len(ids)), dtype=np.float64)
+        distances[np.ix_([ids[word] for word in words1], [ids[word] for word in words2])] = cdist(
+            np.array([self.get_vector(word, norm=norm) for word in words1]),
+            np.array([self.get_vector(word, norm=norm) for word in words2]),
+        )
+        if abs(np.sum(distances)) < 1e-8:
+            # The solver does not terminate on an all-zero cost matrix.
+            logger.info("wmdistance: every word pair is at distance 0; returning inf")
+            return float("inf")
+
+        def frequencies(document: list[Any]) -> np.ndarray:
+            counts = np.zeros(len(ids), dtype=np.float64)
+            for word in document:
+                counts[ids[word]] += 1
+            return counts / float(len(document))
+
+        return float(emd2(frequencies(known1), frequencies(known2), distances))
+
+    def similarity_unseen_docs(self, *args: Any, **kwargs: Any) -> float:
+        """Not for word vectors: gensim raises NotImplementedError here too (a Doc2Vec method).
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        raise NotImplementedError(
+            "similarity_unseen_docs compares documents: it needs a Doc2Vec model, which "
+            "fastw2v does not have"
+        )
 
     # ----------------------------------------------------------------------------------------
     # Evaluation (see fastw2v.evaluation)
@@ -1021,6 +1367,98 @@ class KeyedVectors:
             case_insensitive=case_insensitive,
             dummy4unknown=dummy4unknown,
         )
+
+    @staticmethod
+    def log_accuracy(section: dict[str, Any]) -> None:
+        """Log the accuracy of one section of :meth:`evaluate_word_analogies`' result."""
+        evaluation.log_accuracy(section)
+
+    @staticmethod
+    def log_evaluate_word_pairs(pearson: Any, spearman: Any, oov: float, pairs: Any) -> None:
+        """Log the result of :meth:`evaluate_word_pairs` on the file `pairs`."""
+        evaluation.log_evaluate_word_pairs(pearson, spearman, oov, pairs)
+
+    # ----------------------------------------------------------------------------------------
+    # Merging vectors from a file
+
+    def intersect_word2vec_format(
+        self,
+        fname: str | os.PathLike[str],
+        lockf: float = 0.0,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+    ) -> None:
+        """Take the vectors of a word2vec-format file for the keys already present.
+
+        No key is added; the keys the file shares with these vectors get the file's vectors
+        and the lock factor `lockf` in :attr:`vectors_lockf` (0.0 keeps them fixed in further
+        training, 1.0 lets them train). The file is read whole before anything changes.
+
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            The file; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` names are decompressed.
+        lockf : float
+            Lock factor of the merged vectors.
+        binary : bool
+            The file is in the binary format.
+        encoding, unicode_errors : str
+            How words are decoded.
+
+        Raises
+        ------
+        ValueError
+            If the file's vectors have another dimensionality, the file is malformed,
+            :attr:`vectors_lockf` has neither one entry nor one per key, or the vectors are
+            read-only.
+
+        Notes
+        -----
+        :attr:`vectors_lockf` becomes one lock factor per key, the others keeping the value
+        of a single shared factor (1.0 when there was none). gensim needs that per-key array
+        set beforehand and raises otherwise.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "pretrained.txt")
+        >>> _ = open(path, "w").write("2 2\\nb 0.5 0.5\\nzzz 1 1\\n")
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.zeros((2, 2), dtype=np.float32))
+        >>> kv.intersect_word2vec_format(path)
+        >>> kv["b"].tolist(), kv.vectors_lockf.tolist()
+        ([0.5, 0.5], [1.0, 0.0])
+        """
+        keys, vectors, _ = _io.read_word2vec_format(
+            fname, binary=binary, encoding=encoding, unicode_errors=unicode_errors
+        )
+        if vectors.shape[1] != self.vector_size:
+            raise ValueError(
+                f"{os.fspath(fname)}: incompatible vector size {vectors.shape[1]}; these "
+                f"vectors have {self.vector_size}"
+            )
+        lock = getattr(self, "vectors_lockf", None)
+        if lock is None or len(lock) == 1:
+            shared = 1.0 if lock is None else float(lock[0])
+            lock = np.full(len(self), shared, dtype=np.float32)
+        elif len(lock) != len(self):
+            raise ValueError(
+                f"vectors_lockf has {len(lock)} entries for {len(self)} keys: "
+                "give it one lock factor, or one per key"
+            )
+        self._check_writable("merge vectors into them")
+        rows, file_rows = [], []
+        for file_row, key in enumerate(keys):
+            index = self.key_to_index.get(key)
+            if index is not None:
+                rows.append(index)
+                file_rows.append(file_row)
+        self.vectors[rows] = vectors[file_rows]
+        lock[rows] = lockf
+        self.vectors_lockf = lock
+        self.norms = None
+        logger.info("merged %d vectors from %s into %s", len(rows), os.fspath(fname), self)
 
     # ----------------------------------------------------------------------------------------
     # Files
@@ -1241,6 +1679,23 @@ class KeyedVectors:
                 raise ValueError(f"{source}: next_index must be in [0, {len(keys)}]")
             kv.next_index = next_index
         return kv
+
+
+_RENAMED = (
+    "The {old} attribute was replaced by {new} in gensim 4.0.0; fastw2v has only {new}"
+)
+_VOCAB_REMOVED = (
+    "The vocab attribute was removed from KeyedVectors in gensim 4.0.0: use .key_to_index, "
+    ".index_to_key, .get_vecattr(key, attr) and .set_vecattr(key, attr, value) instead"
+)
+
+
+def _deprecated(name: str, replacement: str) -> None:
+    warnings.warn(
+        f"{name}() is deprecated, as in gensim 4: use {replacement} instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def _checked_extras(keys: list[Any], extras: dict[str, Any] | None) -> dict[str, np.ndarray]:

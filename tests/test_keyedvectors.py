@@ -60,7 +60,8 @@ def test_lookups(small):
     lambda kv: kv["xyz"], lambda kv: kv[["w1", "xyz"]], lambda kv: kv.get_vector("xyz"),
     lambda kv: kv.get_index("xyz"), lambda kv: kv.most_similar("xyz"),
     lambda kv: kv.similarity("w1", "xyz"), lambda kv: kv.most_similar_cosmul("xyz"),
-    lambda kv: kv.n_similarity(["w1"], ["xyz"]), lambda kv: kv.distances("w1", ["xyz"]),
+    lambda kv: kv.distances("w1", ["xyz"]), lambda kv: kv.relative_cosine_similarity("xyz", "w1"),
+    lambda kv: kv.relative_cosine_similarity("w1", "xyz"),
 ])
 def test_unknown_keys_raise_key_error_naming_them(small, lookup):
     with pytest.raises(KeyError, match="Key 'xyz' not present in vocabulary"):
@@ -207,6 +208,94 @@ def test_add_vectors_refuses_vectors_out_of_step_with_keys(three_d):
         three_d.add_vectors(["d"], np.ones((1, 3)))
 
 
+def test_init_sims_is_deprecated_but_works():
+    kv = make_kv(["a", "b"], np.array([[3, 4], [0, 2]], dtype=np.float32))
+    with pytest.warns(DeprecationWarning, match="init_sims.*fill_norms"):
+        kv.init_sims()
+    assert kv.norms.tolist() == [5, 2] and kv["a"].tolist() == [3, 4]
+    with pytest.warns(DeprecationWarning):
+        kv.init_sims(replace=True)
+    np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [0, 1]], rtol=1e-6)
+    assert kv.norms.tolist() == [1, 1]
+    assert kv.most_similar("a", topn=1) == [("b", pytest.approx(0.8))]
+
+
+def test_unit_normalize_all_keeps_zero_vectors_and_refuses_read_only_vectors(tmp_path):
+    kv = make_kv(["a", "zero", "b"], np.array([[3, 4], [0, 0], [0, -2]], dtype=np.float32))
+    with np.errstate(all="raise"):  # no division by zero either
+        kv.unit_normalize_all()
+    np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [0, 0], [0, -1]], rtol=1e-6)
+    assert kv.norms.tolist() == [1, 0, 1]
+    kv.save(tmp_path / "kv.fw2v")
+    mapped = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    with pytest.raises(ValueError, match="read-only.*mmap"):
+        mapped.unit_normalize_all()
+
+
+def test_resize_vectors_keeps_rows_and_draws_new_ones_from_the_seed():
+    kv = KeyedVectors(4, dtype=np.float64)
+    kv.add_vectors(["a", "b"], np.ones((2, 4)), extras={"count": np.array([3, 2])})
+    kv.index_to_key += ["c", "d"]
+    kv.key_to_index.update(c=2, d=3)
+    kv.resize_vectors(seed=5)
+    assert kv.vectors.shape == (4, 4) and kv.vectors.dtype == np.float64
+    assert kv.vectors[:2].tolist() == np.ones((2, 4)).tolist()
+    fresh = kv.vectors[2:]
+    assert np.all(np.abs(fresh) < 1 / 4) and len(np.unique(fresh)) == 8
+    assert kv.expandos["count"].tolist() == [3, 2, 0, 0]
+    again = KeyedVectors(4, dtype=np.float64)
+    again.add_vectors(["a", "b"], np.ones((2, 4)))
+    again.index_to_key += ["c", "d"]
+    again.resize_vectors(seed=5)
+    assert again.vectors.tolist() == kv.vectors.tolist()
+    kv.index_to_key = ["a"]
+    kv.key_to_index = {"a": 0}
+    kv.resize_vectors()
+    assert kv.vectors.tolist() == [[1, 1, 1, 1]] and kv.expandos["count"].tolist() == [3]
+
+
+def test_vectors_for_all():
+    kv = make_kv(["a", "b", "c"], np.arange(6, dtype=np.float32).reshape(3, 2), counts=[7, 5, 1])
+    kv.set_vecattr("b", "weight", 0.5)
+    subset = kv.vectors_for_all(["c", "zzz", "a", "c"])
+    assert subset.index_to_key == ["c", "a"] and subset.key_to_index == {"c": 0, "a": 1}
+    assert subset.vectors.tolist() == [[4, 5], [0, 1]] and subset.vectors.dtype == np.float32
+    assert subset.expandos.keys() == {"count"} and subset.expandos["count"].tolist() == [2, 1]
+    assert subset.next_index == 2
+    copied = kv.vectors_for_all(iter(["b", "a"]), copy_vecattrs=True)
+    assert copied.expandos["count"].tolist() == [5, 7]
+    assert copied.expandos["weight"].tolist() == [0.5, 0]
+    assert kv.vectors_for_all([1, "a"]).index_to_key == [1, "a"]  # a row number, as `1 in kv`
+    assert kv.vectors_for_all([1, "a"], allow_inference=False).index_to_key == ["a"]
+    empty = kv.vectors_for_all(["zzz"])
+    assert len(empty) == 0 and empty.vectors.shape == (0, 2) and empty.expandos == {}
+    subset.vectors[0, 0] = 99  # a copy, not a view
+    assert kv["c"][0] == 4
+
+
+def test_gensim_3_attributes_raise_as_in_gensim_4(small):
+    for name in ("index2word", "index2entity"):
+        with pytest.raises(AttributeError, match=f"{name}.*index_to_key"):
+            getattr(small, name)
+    with pytest.raises(AttributeError, match="vocab.*key_to_index"):
+        small.vocab  # noqa: B018
+    with pytest.raises(AttributeError, match="vocab"):
+        small.vocab = {}
+    with pytest.raises(AttributeError, match="get_normed_vectors"):
+        small.vectors_norm  # noqa: B018
+    small.vectors_norm = None  # ignored, as gensim 4 ignores it
+    kv = make_kv(["a", "b"], np.eye(2, dtype=np.float32))
+    kv.index2word = ["b", "a"]
+    assert kv.index_to_key == ["b", "a"] and kv.key_to_index == {"b": 0, "a": 1}
+    assert KeyedVectors(2, mapfile_path="unused").mapfile_path == "unused"
+
+
+def test_sort_of_empty_vectors_does_nothing():
+    kv = KeyedVectors(3)
+    kv.sort_by_descending_frequency()
+    assert len(kv) == 0
+
+
 def test_sort_by_descending_frequency():
     kv = make_kv(["a", "b", "c", "d"], np.arange(8, dtype=np.float32).reshape(4, 2),
                  counts=[1, 5, 1, 9])
@@ -290,6 +379,65 @@ def test_other_queries(small):
     assert small.most_similar_to_given("w1", ["w2", "w1", "w3"]) == "w1"
     with pytest.raises(ZeroDivisionError):
         small.n_similarity([], ["w1"])
+
+
+def test_n_similarity_leaves_out_unknown_keys_as_gensim(small):
+    # It used to raise KeyError; gensim 4.4 leaves unknown keys out of the means.
+    assert small.n_similarity(["w1", "xyz"], ["w2"]) == small.n_similarity(["w1"], ["w2"])
+    assert small.n_similarity(["xyz"], ["w2"]) == 0.0
+
+
+def test_relative_cosine_similarity(small):
+    neighbours = small.most_similar("w1", topn=4)
+    expected = float(small.similarity("w1", "w7")) / sum(score for _, score in neighbours)
+    assert small.relative_cosine_similarity("w1", "w7", topn=4) == expected
+    assert isinstance(small.relative_cosine_similarity("w1", "w7"), float)
+    for topn in (0, -2, None, 2.5):
+        with pytest.raises(ValueError, match="topn"):
+            small.relative_cosine_similarity("w1", "w7", topn=topn)
+
+
+def test_deprecated_aliases_warn_and_work(small):
+    with pytest.warns(DeprecationWarning, match="word_vec.*get_vector"):
+        assert small.word_vec("w3", norm=True).tolist() == small.get_vector("w3", True).tolist()
+    with pytest.warns(DeprecationWarning, match="words_closer_than.*closer_than"):
+        assert small.words_closer_than("w1", "w2") == small.closer_than("w1", "w2")
+    with pytest.raises(NotImplementedError, match="Doc2Vec"):
+        small.similarity_unseen_docs("a", "b")
+
+
+@pytest.fixture
+def documents_kv():
+    return make_kv(["cat", "dog", "car", "bus", "same1", "same2"],
+                   np.array([[1, 0.1], [1, 0.3], [0.1, 1], [0.3, 1], [2, 2], [2, 2]],
+                            dtype=np.float32))
+
+
+def test_wmdistance(documents_kv):
+    pytest.importorskip("ot")
+    kv = documents_kv
+    unit = kv.get_normed_vectors().astype(np.float64)
+    # One word against one word travels the whole way between them.
+    assert kv.wmdistance(["cat"], ["car", "zzz"]) == pytest.approx(
+        np.linalg.norm(unit[0] - unit[2]))
+    assert kv.wmdistance(["cat"], ["car"], norm=False) == pytest.approx(
+        np.linalg.norm(kv["cat"].astype(np.float64) - kv["car"]))
+    # Half of "cat cat" goes to "dog", half stays; "car bus" is farther than "dog cat".
+    near = kv.wmdistance(["cat", "cat"], ["cat", "dog"])
+    assert near == pytest.approx(np.linalg.norm(unit[0] - unit[1]) / 2)
+    assert kv.wmdistance(["cat", "dog"], ["car", "bus"]) > kv.wmdistance(["cat"], ["dog"])
+    assert kv.wmdistance(["cat", "cat"], ["cat"]) == 0.0
+    assert kv.wmdistance(["zzz"], ["cat"]) == float("inf")
+    assert kv.wmdistance([], ["cat"]) == float("inf")
+    assert kv.wmdistance(["same1"], ["same2"]) == float("inf")  # an all-zero cost matrix
+
+
+def test_wmdistance_without_pot_names_the_extra(documents_kv, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ot", None)  # what an absent package looks like
+    with pytest.raises(ImportError, match=r'pip install "fastw2v\[wmd\]"'):
+        documents_kv.wmdistance(["cat"], ["dog"])
 
 
 def test_doesnt_match():
@@ -456,3 +604,36 @@ def test_word2vec_files_interchange_with_gensim(tmp_path, analogy_kv, gensim_kv,
     assert limited.index_to_key == expected.index_to_key
     np.testing.assert_array_equal(limited.vectors, expected.vectors)
     np.testing.assert_array_equal(limited.expandos["count"], expected.expandos["count"])
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_intersect_word2vec_format(tmp_path, binary):
+    pretrained = make_kv(["b", "zzz", "d"], np.array([[1, 1], [2, 2], [3, 3]], dtype=np.float32))
+    pretrained.save_word2vec_format(tmp_path / "pretrained", binary=binary)
+    kv = make_kv(["a", "b", "c", "d"], np.zeros((4, 2), dtype=np.float32))
+    kv.fill_norms()
+    kv.intersect_word2vec_format(tmp_path / "pretrained", binary=binary)
+    assert kv.index_to_key == ["a", "b", "c", "d"]
+    assert kv.vectors.tolist() == [[0, 0], [1, 1], [0, 0], [3, 3]]
+    assert kv.vectors_lockf.tolist() == [1, 0, 1, 0] and kv.vectors_lockf.dtype == np.float32
+    assert kv.norms is None  # recomputed for the merged vectors
+    kv.vectors_lockf = np.full(1, 0.5, dtype=np.float32)  # one factor shared by all keys
+    kv.intersect_word2vec_format(tmp_path / "pretrained", lockf=1.0, binary=binary)
+    assert kv.vectors_lockf.tolist() == [0.5, 1, 0.5, 1]
+
+
+def test_intersect_word2vec_format_refusals(tmp_path):
+    make_kv(["b"], np.ones((1, 3), dtype=np.float32)).save_word2vec_format(tmp_path / "v.txt")
+    kv = make_kv(["a", "b"], np.zeros((2, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="v.txt.*vector size 3"):
+        kv.intersect_word2vec_format(tmp_path / "v.txt")
+    make_kv(["b"], np.ones((1, 2), dtype=np.float32)).save_word2vec_format(tmp_path / "v.txt")
+    kv.vectors_lockf = np.ones(3, dtype=np.float32)
+    before = snapshot(kv)
+    with pytest.raises(ValueError, match="vectors_lockf has 3 entries for 2 keys"):
+        kv.intersect_word2vec_format(tmp_path / "v.txt")
+    assert_unchanged(kv, before)
+    kv.save(tmp_path / "kv.fw2v")
+    mapped = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    with pytest.raises(ValueError, match="read-only"):
+        mapped.intersect_word2vec_format(tmp_path / "v.txt")
