@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Iterable, Sequence
 from numbers import Integral
 from typing import Any, Union
@@ -27,6 +26,7 @@ import numpy as np
 from fastw2v import io as _io
 
 from . import evaluation
+from ._legacy import Gensim3Names
 from ._similarity import (
     cosmul_scores,
     largest_first,
@@ -34,6 +34,7 @@ from ._similarity import (
     unit_row,
     unit_vector,
     weighted_mean,
+    word_movers_distance,
 )
 
 __all__ = ["KeyedVectors"]
@@ -52,7 +53,7 @@ _ARCHIVE_KIND = "KeyedVectors"
 _EXPANDO_PREFIX = "expandos."
 
 
-class KeyedVectors:
+class KeyedVectors(Gensim3Names):
     """A mapping from keys (words) to vectors, with similarity queries.
 
     Parameters
@@ -98,6 +99,10 @@ class KeyedVectors:
     (gensim makes them NaN); :meth:`resize_vectors` drops rows past the number of keys
     (gensim raises); :meth:`intersect_word2vec_format` works without a per-key
     :attr:`vectors_lockf` set beforehand and resets the norms.
+
+    The names gensim 4 keeps for gensim 3 code (``init_sims``, ``word_vec``,
+    ``words_closer_than``, and the removed ``index2word``, ``index2entity``, ``vocab`` and
+    ``vectors_norm``) come from the base class :class:`fastw2v._legacy.Gensim3Names`.
 
     Examples
     --------
@@ -219,11 +224,6 @@ class KeyedVectors:
         result.setflags(write=False)
         return result
 
-    def word_vec(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        """Deprecated alias of :meth:`get_vector`, as in gensim 4."""
-        _deprecated("word_vec", "get_vector")
-        return self.get_vector(*args, **kwargs)
-
     def fill_norms(self, force: bool = False) -> None:
         """Compute :attr:`norms` if missing, stale in length, or `force` is set.
 
@@ -250,40 +250,6 @@ class KeyedVectors:
         """
         self.fill_norms()
         return self.vectors / self.norms[:, np.newaxis]
-
-    def init_sims(self, replace: bool = False) -> None:
-        """Compute the norms; deprecated, as in gensim 4, since they are computed on demand.
-
-        Parameters
-        ----------
-        replace : bool
-            Also scale every vector to unit length in place (see :meth:`unit_normalize_all`);
-            the original lengths are lost, so training should not continue afterwards.
-
-        Warns
-        -----
-        DeprecationWarning
-            Always: call :meth:`fill_norms` or :meth:`unit_normalize_all` instead.
-
-        Examples
-        --------
-        >>> import warnings
-        >>> kv = KeyedVectors(2)
-        >>> kv.add_vectors(["a"], np.array([[3, 4]], dtype=np.float32))
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore", DeprecationWarning)
-        ...     kv.init_sims(replace=True)
-        >>> kv["a"]
-        array([0.6, 0.8], dtype=float32)
-        """
-        _deprecated("init_sims", "fill_norms (or unit_normalize_all to scale in place)")
-        self.fill_norms()
-        if replace:
-            logger.warning(
-                "init_sims(replace=True) scales the vectors in place for good; "
-                "unit_normalize_all() does the same without the deprecation"
-            )
-            self.unit_normalize_all()
 
     def unit_normalize_all(self) -> None:
         """Scale every vector to unit length in place; their lengths are lost.
@@ -316,55 +282,6 @@ class KeyedVectors:
                 f"cannot {action}: the vectors are read-only (loaded with mmap='r'?); "
                 "load them without mmap to change them"
             )
-
-    # gensim 3 names that gensim 4 removed: reading them raises AttributeError, as there.
-
-    @property
-    def index2word(self) -> list[Any]:
-        """Removed in gensim 4: use :attr:`index_to_key`."""
-        raise AttributeError(_RENAMED.format(old="index2word", new="index_to_key"))
-
-    @index2word.setter
-    def index2word(self, keys: list[Any]) -> None:
-        self._assign_index_to_key(keys)
-
-    @property
-    def index2entity(self) -> list[Any]:
-        """Removed in gensim 4: use :attr:`index_to_key`."""
-        raise AttributeError(_RENAMED.format(old="index2entity", new="index_to_key"))
-
-    @index2entity.setter
-    def index2entity(self, keys: list[Any]) -> None:
-        self._assign_index_to_key(keys)
-
-    def _assign_index_to_key(self, keys: list[Any]) -> None:
-        # gensim 4 assigns index_to_key alone; keeping key_to_index in step avoids lookups
-        # that disagree with the new order.
-        self.index_to_key = list(keys)
-        self.key_to_index = {key: index for index, key in enumerate(self.index_to_key)
-                             if key is not None}
-
-    @property
-    def vocab(self) -> Any:
-        """Removed in gensim 4: use :attr:`key_to_index`, :attr:`index_to_key` and
-        :meth:`get_vecattr`/:meth:`set_vecattr`."""
-        raise AttributeError(_VOCAB_REMOVED)
-
-    @vocab.setter
-    def vocab(self, value: Any) -> None:
-        raise AttributeError(_VOCAB_REMOVED)
-
-    @property
-    def vectors_norm(self) -> np.ndarray:
-        """Removed in gensim 4: use :meth:`get_normed_vectors`."""
-        raise AttributeError(
-            "The vectors_norm attribute is computed on demand since gensim 4.0.0: "
-            "use .get_normed_vectors() instead"
-        )
-
-    @vectors_norm.setter
-    def vectors_norm(self, value: Any) -> None:
-        """Ignored, as in gensim 4 (old code sets it to None to free memory)."""
 
     def allocate_vecattrs(
         self, attrs: Sequence[str] | None = None, types: Sequence[Any] | None = None
@@ -1114,11 +1031,6 @@ class KeyedVectors:
         """
         return len(self.closer_than(key1, key2)) + 1
 
-    def words_closer_than(self, word1: Key, word2: Key) -> list[Key]:
-        """Deprecated alias of :meth:`closer_than`, as in gensim 4."""
-        _deprecated("words_closer_than", "closer_than")
-        return self.closer_than(word1, word2)
-
     def relative_cosine_similarity(self, wa: Key, wb: Key, topn: int = 10) -> float:
         """Similarity of `wa` and `wb` relative to `wa`'s `topn` nearest neighbours.
 
@@ -1187,14 +1099,12 @@ class KeyedVectors:
         0.0
         """
         try:
-            from ot import emd2
+            import ot  # noqa: F401 -- only to say early, and clearly, that it is missing
         except ImportError as error:
             raise ImportError(
                 "wmdistance needs the optional POT package (Python Optimal Transport): "
                 'pip install "fastw2v[wmd]"'
             ) from error
-        from scipy.spatial.distance import cdist
-
         known1 = [word for word in document1 if word in self]
         known2 = [word for word in document2 if word in self]
         if len(known1) < len(document1) or len(known2) < len(document2):
@@ -1203,45 +1113,7 @@ class KeyedVectors:
         if not known1 or not known2:
             logger.warning("wmdistance: a document has no word in the vocabulary")
             return float("inf")
-        # Number the distinct words as gensim's dictionary does (each document's new words in
-        # sorted order), so that the solver gets the very problem gensim gives it.
-        ids: dict[Any, int] = {}
-        for document in (known1, known2):
-            for word in sorted(set(document)):
-                ids.setdefault(word, len(ids))
-        if len(ids) == 1:
-            return 0.0
-        words1, words2 = list(set(known1)), list(set(known2))
-        distances = np.zeros((len(ids), len(ids)), dtype=np.float64)
-        distances[np.ix_([ids[word] for word in words1], [ids[word] for word in words2])] = cdist(
-            np.array([self.get_vector(word, norm=norm) for word in words1]),
-            np.array([self.get_vector(word, norm=norm) for word in words2]),
-        )
-        if abs(np.sum(distances)) < 1e-8:
-            # The solver does not terminate on an all-zero cost matrix.
-            logger.info("wmdistance: every word pair is at distance 0; returning inf")
-            return float("inf")
-
-        def frequencies(document: list[Any]) -> np.ndarray:
-            counts = np.zeros(len(ids), dtype=np.float64)
-            for word in document:
-                counts[ids[word]] += 1
-            return counts / float(len(document))
-
-        return float(emd2(frequencies(known1), frequencies(known2), distances))
-
-    def similarity_unseen_docs(self, *args: Any, **kwargs: Any) -> float:
-        """Not for word vectors: gensim raises NotImplementedError here too (a Doc2Vec method).
-
-        Raises
-        ------
-        NotImplementedError
-            Always.
-        """
-        raise NotImplementedError(
-            "similarity_unseen_docs compares documents: it needs a Doc2Vec model, which "
-            "fastw2v does not have"
-        )
+        return word_movers_distance(known1, known2, lambda word: self.get_vector(word, norm=norm))
 
     # ----------------------------------------------------------------------------------------
     # Evaluation (see fastw2v.evaluation)
@@ -1679,23 +1551,6 @@ class KeyedVectors:
                 raise ValueError(f"{source}: next_index must be in [0, {len(keys)}]")
             kv.next_index = next_index
         return kv
-
-
-_RENAMED = (
-    "The {old} attribute was replaced by {new} in gensim 4.0.0; fastw2v has only {new}"
-)
-_VOCAB_REMOVED = (
-    "The vocab attribute was removed from KeyedVectors in gensim 4.0.0: use .key_to_index, "
-    ".index_to_key, .get_vecattr(key, attr) and .set_vecattr(key, attr, value) instead"
-)
-
-
-def _deprecated(name: str, replacement: str) -> None:
-    warnings.warn(
-        f"{name}() is deprecated, as in gensim 4: use {replacement} instead",
-        DeprecationWarning,
-        stacklevel=3,
-    )
 
 
 def _checked_extras(keys: list[Any], extras: dict[str, Any] | None) -> dict[str, np.ndarray]:

@@ -208,18 +208,6 @@ def test_add_vectors_refuses_vectors_out_of_step_with_keys(three_d):
         three_d.add_vectors(["d"], np.ones((1, 3)))
 
 
-def test_init_sims_is_deprecated_but_works():
-    kv = make_kv(["a", "b"], np.array([[3, 4], [0, 2]], dtype=np.float32))
-    with pytest.warns(DeprecationWarning, match="init_sims.*fill_norms"):
-        kv.init_sims()
-    assert kv.norms.tolist() == [5, 2] and kv["a"].tolist() == [3, 4]
-    with pytest.warns(DeprecationWarning):
-        kv.init_sims(replace=True)
-    np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [0, 1]], rtol=1e-6)
-    assert kv.norms.tolist() == [1, 1]
-    assert kv.most_similar("a", topn=1) == [("b", pytest.approx(0.8))]
-
-
 def test_unit_normalize_all_keeps_zero_vectors_and_refuses_read_only_vectors(tmp_path):
     kv = make_kv(["a", "zero", "b"], np.array([[3, 4], [0, 0], [0, -2]], dtype=np.float32))
     with np.errstate(all="raise"):  # no division by zero either
@@ -271,23 +259,6 @@ def test_vectors_for_all():
     assert len(empty) == 0 and empty.vectors.shape == (0, 2) and empty.expandos == {}
     subset.vectors[0, 0] = 99  # a copy, not a view
     assert kv["c"][0] == 4
-
-
-def test_gensim_3_attributes_raise_as_in_gensim_4(small):
-    for name in ("index2word", "index2entity"):
-        with pytest.raises(AttributeError, match=f"{name}.*index_to_key"):
-            getattr(small, name)
-    with pytest.raises(AttributeError, match="vocab.*key_to_index"):
-        small.vocab  # noqa: B018
-    with pytest.raises(AttributeError, match="vocab"):
-        small.vocab = {}
-    with pytest.raises(AttributeError, match="get_normed_vectors"):
-        small.vectors_norm  # noqa: B018
-    small.vectors_norm = None  # ignored, as gensim 4 ignores it
-    kv = make_kv(["a", "b"], np.eye(2, dtype=np.float32))
-    kv.index2word = ["b", "a"]
-    assert kv.index_to_key == ["b", "a"] and kv.key_to_index == {"b": 0, "a": 1}
-    assert KeyedVectors(2, mapfile_path="unused").mapfile_path == "unused"
 
 
 def test_sort_of_empty_vectors_does_nothing():
@@ -395,15 +366,6 @@ def test_relative_cosine_similarity(small):
     for topn in (0, -2, None, 2.5):
         with pytest.raises(ValueError, match="topn"):
             small.relative_cosine_similarity("w1", "w7", topn=topn)
-
-
-def test_deprecated_aliases_warn_and_work(small):
-    with pytest.warns(DeprecationWarning, match="word_vec.*get_vector"):
-        assert small.word_vec("w3", norm=True).tolist() == small.get_vector("w3", True).tolist()
-    with pytest.warns(DeprecationWarning, match="words_closer_than.*closer_than"):
-        assert small.words_closer_than("w1", "w2") == small.closer_than("w1", "w2")
-    with pytest.raises(NotImplementedError, match="Doc2Vec"):
-        small.similarity_unseen_docs("a", "b")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from fastw2v._similarity import (
     unit_row,
     unit_vector,
     weighted_mean,
+    word_movers_distance,
 )
 
 
@@ -51,3 +52,16 @@ def test_cosmul_scores_follow_levy_and_goldberg():
     assert cosmul_scores(vectors, norms, positive, negative, 3).tolist() == pytest.approx(
         expected.tolist())
     assert cosmul_scores(vectors, norms, positive, negative, 2).shape == (2,)
+
+
+def test_word_movers_distance_moves_the_frequency_weights():
+    pytest.importorskip("ot")
+    points = {"origin": np.zeros(2), "east": np.array([3.0, 0.0]), "north": np.array([0.0, 4.0]),
+              "twin": np.zeros(2)}
+    assert word_movers_distance(["origin"], ["east"], points.get) == pytest.approx(3.0)
+    # A third of the weight goes east, two thirds north.
+    assert word_movers_distance(["origin"] * 3, ["east", "north", "north"], points.get) == (
+        pytest.approx(3 / 3 + 2 * 4 / 3))
+    assert word_movers_distance(["east", "origin"], ["origin"], points.get) == pytest.approx(1.5)
+    assert word_movers_distance(["east", "east"], ["east"], points.get) == 0.0
+    assert word_movers_distance(["origin"], ["twin"], points.get) == float("inf")
