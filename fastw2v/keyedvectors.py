@@ -1,4 +1,4 @@
-"""Word vectors with similarity queries and the standard evaluations.
+"""Word vectors and similarity queries (the evaluations live in :mod:`fastw2v.evaluation`).
 
 :class:`KeyedVectors` has gensim 4's API and, unless its docstrings say otherwise, gensim 4's
 results: the same neighbours in the same order with the same scores, and the same evaluation
@@ -15,18 +15,27 @@ Examples
 
 from __future__ import annotations
 
-import io
-import itertools
 import logging
 import os
 from collections.abc import Iterable, Sequence
 from numbers import Integral
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
 from fastw2v import _io
+
+from . import evaluation
+from ._legacy import Gensim3Names
+from ._similarity import (
+    cosmul_scores,
+    largest_first,
+    row_similarities,
+    unit_row,
+    unit_vector,
+    weighted_mean,
+    word_movers_distance,
+)
 
 __all__ = ["KeyedVectors"]
 
@@ -38,16 +47,13 @@ Term = Union[Key, np.ndarray, tuple[Union[Key, np.ndarray], float]]
 
 _KEY_TYPES = (str, int, np.integer)
 _TERM_TYPES = (str, int, np.integer, np.ndarray)
-_DATA_DIR = Path(__file__).resolve().parent / "data"
+# dtype kinds that vectors can be made of: booleans, integers and reals.
+_NUMBER_KINDS = "biuf"
 _ARCHIVE_KIND = "KeyedVectors"
 _EXPANDO_PREFIX = "expandos."
-# Analogy questions are answered in batches of one matrix product; this bounds the size of the
-# (batch, vocabulary) score matrix.
-_ANALOGY_BATCH_SCORES = 1 << 25
-_ANALOGY_TOPN = 5
 
 
-class KeyedVectors:
+class KeyedVectors(Gensim3Names):
     """A mapping from keys (words) to vectors, with similarity queries.
 
     Parameters
@@ -58,6 +64,8 @@ class KeyedVectors:
         Number of slots to preallocate; :meth:`add_vector` fills them in order.
     dtype : numpy dtype
         dtype of :attr:`vectors`.
+    mapfile_path : str, optional
+        Unused, as in gensim.
 
     Attributes
     ----------
@@ -72,17 +80,29 @@ class KeyedVectors:
         in place sets it back to None.
     expandos : dict of str to numpy.ndarray
         Per-key attributes, one array entry per row, such as ``'count'``.
+    vectors_lockf : numpy.ndarray, optional
+        Lock factor of each row for further training (0.0 fixed, 1.0 free), or a single
+        factor for all; absent until set, as by :meth:`intersect_word2vec_format`.
 
     Notes
     -----
     Differences from gensim 4: :meth:`save` writes a safe zip archive instead of a pickle;
-    :meth:`n_similarity` raises ``KeyError`` for unknown words instead of ignoring them;
-    :meth:`most_similar_cosmul` honours `restrict_vocab` and
+    :meth:`most_similar_cosmul` honours `restrict_vocab` and integer keys, and
     :meth:`evaluate_word_analogies` honours ``similarity_function='most_similar_cosmul'``
     (gensim accepts and ignores both); :meth:`load_word2vec_format` rejects malformed files
     with a ``ValueError`` naming the line, including data beyond the vector count the header
     declares; :meth:`save_word2vec_format` refuses keys containing spaces or newlines, which
-    would make the file unreadable.
+    would make the file unreadable; :meth:`add_vectors`, :meth:`add_vector` and
+    ``kv[keys] = weights`` check every shape and key before changing anything, and refuse what
+    gensim would scramble or half-add (a transposed matrix, too few `extras`, a None key, a
+    key :meth:`add_vector` already has); :meth:`unit_normalize_all` leaves zero vectors zero
+    (gensim makes them NaN); :meth:`resize_vectors` drops rows past the number of keys
+    (gensim raises); :meth:`intersect_word2vec_format` works without a per-key
+    :attr:`vectors_lockf` set beforehand and resets the norms.
+
+    The names gensim 4 keeps for gensim 3 code (``init_sims``, ``word_vec``,
+    ``words_closer_than``, and the removed ``index2word``, ``index2entity``, ``vocab`` and
+    ``vectors_norm``) come from the base class :class:`fastw2v._legacy.Gensim3Names`.
 
     Examples
     --------
@@ -93,7 +113,13 @@ class KeyedVectors:
     (array([0., 1., 0.], dtype=float32), True, 2)
     """
 
-    def __init__(self, vector_size: int, count: int = 0, dtype: Any = np.float32):
+    def __init__(
+        self,
+        vector_size: int,
+        count: int = 0,
+        dtype: Any = np.float32,
+        mapfile_path: str | None = None,
+    ):
         self.vector_size = vector_size
         self.index_to_key: list[Any] = [None] * count
         self.key_to_index: dict[Any, int] = {}
@@ -101,6 +127,8 @@ class KeyedVectors:
         self.vectors = np.zeros((count, vector_size), dtype=dtype)
         self.norms: np.ndarray | None = None
         self.expandos: dict[str, np.ndarray] = {}
+        # Kept for gensim's signature; as in gensim, nothing reads it.
+        self.mapfile_path = mapfile_path
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}<vector_size={self.vector_size}, {len(self)} keys>"
@@ -223,6 +251,38 @@ class KeyedVectors:
         self.fill_norms()
         return self.vectors / self.norms[:, np.newaxis]
 
+    def unit_normalize_all(self) -> None:
+        """Scale every vector to unit length in place; their lengths are lost.
+
+        A vector of length zero stays zero, with norm 0 (gensim turns it into NaNs).
+
+        Raises
+        ------
+        ValueError
+            If the vectors are read-only (memory-mapped with ``mmap='r'``).
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[3, 4], [0, 0]], dtype=np.float32))
+        >>> kv.unit_normalize_all()
+        >>> kv.vectors.tolist(), kv.norms.tolist()
+        ([[0.6000000238418579, 0.800000011920929], [0.0, 0.0]], [1.0, 0.0])
+        """
+        self._check_writable("scale the vectors in place")
+        self.fill_norms()
+        scalable = self.norms > 0
+        np.divide(self.vectors, self.norms[:, np.newaxis], out=self.vectors,
+                  where=scalable[:, np.newaxis])
+        self.norms = np.where(scalable, 1.0, self.norms.astype(np.float64))
+
+    def _check_writable(self, action: str) -> None:
+        if not self.vectors.flags.writeable:
+            raise ValueError(
+                f"cannot {action}: the vectors are read-only (loaded with mmap='r'?); "
+                "load them without mmap to change them"
+            )
+
     def allocate_vecattrs(
         self, attrs: Sequence[str] | None = None, types: Sequence[Any] | None = None
     ) -> None:
@@ -238,7 +298,10 @@ class KeyedVectors:
         Raises
         ------
         TypeError
-            If an existing attribute cannot hold values of the requested type.
+            If an existing attribute cannot hold values of the requested type; nothing is
+            allocated then.
+        ValueError
+            If `types` does not give one type per attribute.
 
         Examples
         --------
@@ -250,25 +313,51 @@ class KeyedVectors:
         if attrs is None:
             attrs = list(self.expandos)
             types = [self.expandos[attr].dtype for attr in attrs]
+        else:
+            if isinstance(attrs, str):
+                raise ValueError(f"attrs must be a list of attribute names, not the str {attrs!r}")
+            if types is None:
+                raise TypeError("allocate_vecattrs needs types along with attrs")
+            attrs, types = list(attrs), list(types)
+            if len(types) != len(attrs):
+                raise ValueError(
+                    f"allocate_vecattrs needs one type per attribute: got {len(attrs)} "
+                    f"attributes and {len(types)} types"
+                )
+        # Every type is checked before any array changes, so a refusal leaves all as it was.
+        dtypes = [self._vecattr_dtype(attr, kind) for attr, kind in zip(attrs, types)]
         size = len(self.index_to_key)
-        for attr, kind in zip(attrs, types):
-            dtype = np.dtype(np.int64 if kind is int else object if kind is str else kind)
+        for attr, dtype in zip(attrs, dtypes):
             current = self.expandos.get(attr)
             if current is None:
                 self.expandos[attr] = np.zeros(size, dtype=dtype)
-                continue
-            if not np.can_cast(dtype, current.dtype, casting="same_kind"):
-                raise TypeError(
-                    f"cannot store {dtype} values in attribute {attr!r} of dtype {current.dtype}"
-                )
-            if len(current) != size:
+            elif len(current) != size:
                 resized = np.zeros(size, dtype=current.dtype)
                 kept = min(size, len(current))
                 resized[:kept] = current[:kept]
                 self.expandos[attr] = resized
 
+    def _vecattr_dtype(self, attr: str, kind: Any) -> np.dtype:
+        """The dtype per-key attribute `attr` has, or gets, to hold values of type `kind`."""
+        dtype = np.dtype(np.int64 if kind is int else object if kind is str else kind)
+        current = self.expandos.get(attr)
+        if current is None:
+            return dtype
+        if not np.can_cast(dtype, current.dtype, casting="same_kind"):
+            raise TypeError(
+                f"cannot store {dtype} values in attribute {attr!r} of dtype {current.dtype}"
+            )
+        return current.dtype
+
     def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
         """Set the per-key attribute `attr` of `key` to `val`.
+
+        Raises
+        ------
+        KeyError
+            If `key` is unknown.
+        TypeError
+            If the attribute already holds values of a type `val` cannot be stored as.
 
         Examples
         --------
@@ -278,20 +367,108 @@ class KeyedVectors:
         >>> int(kv.get_vecattr("a", "count"))
         7
         """
+        index = self.get_index(key)
+        # Converting first makes a value that does not fit (2**70 in int64) fail before the
+        # attribute is created.
+        value = np.array(val, dtype=self._vecattr_dtype(attr, type(val)))
         self.allocate_vecattrs([attr], [type(val)])
-        self.expandos[attr][self.get_index(key)] = val
+        self.expandos[attr][index] = value
 
     def get_vecattr(self, key: Key, attr: str) -> Any:
         """The per-key attribute `attr` of `key` (see :meth:`set_vecattr`)."""
         return self.expandos[attr][self.get_index(key)]
 
+    def resize_vectors(self, seed: int = 0) -> None:
+        """Give :attr:`vectors` one row per key of :attr:`index_to_key`.
+
+        Existing rows are kept; new rows get small random values drawn, for a given `seed`,
+        exactly as gensim draws them (uniform in ``[-1, 1) / vector_size``). Rows past the
+        number of keys are dropped (gensim raises then). The per-key attributes are resized
+        too.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a"], np.ones((1, 2), dtype=np.float32))
+        >>> kv.index_to_key.append("b"); kv.key_to_index["b"] = 1
+        >>> kv.resize_vectors()
+        >>> kv.vectors.shape, kv["a"].tolist()
+        ((2, 2), [1.0, 1.0])
+        """
+        target = (len(self.index_to_key), self.vector_size)
+        if self.vectors.shape != target:
+            rng = np.random.default_rng(seed=seed)
+            # Drawn in float32, then scaled in place, so the values are gensim's.
+            fresh = rng.random(target, dtype=np.float32)
+            fresh *= 2.0
+            fresh -= 1.0
+            fresh /= self.vector_size
+            resized = fresh.astype(self.vectors.dtype, copy=False)
+            rows, columns = min(target[0], len(self.vectors)), min(target[1], self.vectors.shape[1])
+            resized[:rows, :columns] = self.vectors[:rows, :columns]
+            self.vectors = resized
+        self.allocate_vecattrs()
+        self.norms = None
+
+    def vectors_for_all(
+        self, keys: Iterable[Key], allow_inference: bool = True, copy_vecattrs: bool = False
+    ) -> KeyedVectors:
+        """A new KeyedVectors with the vectors of the known `keys`, each once, in given order.
+
+        Parameters
+        ----------
+        keys : iterable of str
+            Keys wanted; unknown ones are left out, repeated ones kept once.
+        allow_inference : bool
+            Also accept what ``key in self`` accepts beyond the keys themselves (an integer
+            row number); subclasses that infer vectors for unknown words would use it.
+        copy_vecattrs : bool
+            Copy the per-key attributes too.
+
+        Returns
+        -------
+        KeyedVectors
+            With a ``'count'`` attribute decreasing from ``len(result)`` to 1 (made up, as in
+            gensim), replaced by the original counts when `copy_vecattrs` copies them.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.eye(3, 2, dtype=np.float32))
+        >>> kv.vectors_for_all(["c", "zzz", "a", "c"]).index_to_key
+        ['c', 'a']
+        """
+        present: list[Any] = []
+        seen: set[Any] = set()
+        for key in keys:
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in (self if allow_inference else self.key_to_index):
+                present.append(key)
+        rows = [self.get_index(key) for key in present]
+        expandos: dict[str, np.ndarray] = {}
+        if present:
+            expandos["count"] = np.arange(len(present), 0, -1, dtype=np.int64)
+            if copy_vecattrs:
+                expandos.update((attr, values[rows]) for attr, values in self.expandos.items())
+        result = KeyedVectors(self.vector_size, dtype=self.vectors.dtype)
+        result._set_contents(present, self.vectors[rows], expandos)
+        return result
+
     def add_vector(self, key: Key, vector: np.ndarray) -> int:
-        """Add one vector, filling the next preallocated slot if there is one.
+        """Add one vector for a new key, filling the next preallocated slot if there is one.
 
         Returns
         -------
         int
             The row of the new vector.
+
+        Raises
+        ------
+        ValueError
+            If `key` is already present (assign ``kv[key] = vector`` to replace its vector),
+            is None, or `vector` does not hold :attr:`vector_size` numbers; nothing changes then.
 
         Examples
         --------
@@ -299,37 +476,65 @@ class KeyedVectors:
         >>> kv.add_vector("a", np.ones(2, dtype=np.float32))
         0
         """
+        self._check_new_keys([key])
+        if key in self.key_to_index:
+            raise ValueError(
+                f"key {key!r} is already present (row {self.key_to_index[key]}); "
+                "assign kv[key] = vector to replace its vector"
+            )
+        array = np.asarray(vector)
+        if array.ndim == 2 and array.shape[0] == 1:
+            array = array[0]
+        if array.shape != (self.vector_size,) or array.dtype.kind not in _NUMBER_KINDS:
+            raise ValueError(
+                f"vector has shape {array.shape} and dtype {array.dtype}; expected "
+                f"({self.vector_size},) numbers"
+            )
         index = self.next_index
         if index < len(self.index_to_key) and self.index_to_key[index] is None:
+            self.vectors[index] = array
             self.index_to_key[index] = key
             self.key_to_index[key] = index
-            self.vectors[index] = vector
             self.norms = None
         else:
             index = len(self.index_to_key)
-            self.add_vectors([key], np.asarray(vector).reshape(1, -1))
+            self.add_vectors([key], array.reshape(1, -1))
         self.next_index = index + 1
         return index
 
     def add_vectors(
         self,
-        keys: Sequence[Key],
+        keys: Key | Sequence[Key],
         weights: np.ndarray | Sequence[np.ndarray],
         extras: dict[str, np.ndarray] | None = None,
         replace: bool = False,
     ) -> None:
         """Append vectors for new keys; existing keys keep their vector unless `replace`.
 
+        Every argument is checked before anything changes: a call that raises leaves the
+        vectors, the keys and their attributes as they were.
+
         Parameters
         ----------
-        keys : sequence of str
+        keys : str or sequence of str
             Keys, one per row of `weights`.
         weights : numpy.ndarray or sequence of numpy.ndarray
-            The vectors.
+            The vectors: a ``(len(keys), vector_size)`` matrix or a list of vectors; a single
+            vector for a single key.
         extras : dict of str to numpy.ndarray, optional
             Per-key attribute values, one per key.
         replace : bool
             Overwrite the vectors (and extras) of keys already present.
+
+        Raises
+        ------
+        ValueError
+            If `weights` does not hold one row of :attr:`vector_size` numbers per key (a
+            transposed matrix included), an array of `extras` does not hold one value per key,
+            or a key is None.
+        TypeError
+            If a key is unhashable, or an attribute of `extras` already holds values of a type
+            its new values cannot be stored as.
 
         Examples
         --------
@@ -339,26 +544,37 @@ class KeyedVectors:
         >>> kv.index_to_key, kv.expandos["count"].tolist()
         (['a', 'b'], [5, 3])
         """
-        if isinstance(keys, _KEY_TYPES):
-            keys = [keys]
-        weights = np.asarray(weights).reshape(len(keys), self.vector_size)
-        extras = {attr: np.asarray(values) for attr, values in (extras or {}).items()}
-        self.allocate_vecattrs(list(extras), [values.dtype for values in extras.values()])
+        keys = [keys] if isinstance(keys, _KEY_TYPES) else list(keys)
+        self._check_new_keys(keys)
+        weights = self._checked_weights(keys, weights)
+        extras = _checked_extras(keys, extras)
+        for attr, values in extras.items():
+            self._vecattr_dtype(attr, values.dtype)
+        if len(self.vectors) != len(self.index_to_key):
+            raise ValueError(
+                f"the vectors have {len(self.vectors)} rows for {len(self.index_to_key)} keys; "
+                "make them agree before adding vectors"
+            )
+
         new_rows, existing_rows, existing_indices = [], [], []
+        # A key repeated within `keys` counts as present from its second occurrence on.
+        added: dict[Any, int] = {}
         for row, key in enumerate(keys):
-            index = self.key_to_index.get(key)
+            index = self.key_to_index.get(key, added.get(key))
             if index is None:
-                self.key_to_index[key] = len(self.index_to_key)
-                self.index_to_key.append(key)
+                added[key] = len(self.index_to_key) + len(new_rows)
                 new_rows.append(row)
             else:
                 existing_rows.append(row)
                 existing_indices.append(index)
-        first_new = len(self.vectors)
+
+        first_new = len(self.index_to_key)
         self.vectors = np.ascontiguousarray(
             np.vstack((self.vectors, weights[new_rows].astype(self.vectors.dtype)))
         )
-        self.allocate_vecattrs()
+        self.index_to_key.extend(keys[row] for row in new_rows)
+        self.key_to_index.update(added)
+        self.allocate_vecattrs(list(extras), [values.dtype for values in extras.values()])
         for attr, values in extras.items():
             self.expandos[attr][first_new:] = values[new_rows]
         if replace and existing_rows:
@@ -366,6 +582,31 @@ class KeyedVectors:
             for attr, values in extras.items():
                 self.expandos[attr][existing_indices] = values[existing_rows]
         self.norms = None
+
+    @staticmethod
+    def _check_new_keys(keys: list[Any]) -> None:
+        for key in keys:
+            if key is None:
+                raise ValueError("None cannot be a key: it marks an unfilled preallocated slot")
+            hash(key)  # an unhashable key raises TypeError here, before anything changes
+
+    def _checked_weights(self, keys: list[Any], weights: Any) -> np.ndarray:
+        """`weights` as a ``(len(keys), vector_size)`` array, or a ValueError naming its shape."""
+        array = np.asarray(weights)
+        if array.dtype.kind not in _NUMBER_KINDS:
+            raise ValueError(f"weights must be numbers, got an array of dtype {array.dtype}")
+        expected = (len(keys), self.vector_size)
+        if array.shape == expected:
+            return array
+        if (len(keys) == 1 and array.shape == (self.vector_size,)) or (
+            not keys and array.size == 0
+        ):
+            return array.reshape(expected)
+        transposed = " (a transposed matrix?)" if array.shape == expected[::-1] else ""
+        raise ValueError(
+            f"weights has shape {array.shape}; expected {expected}, one row of "
+            f"{self.vector_size} values per key{transposed}"
+        )
 
     def sort_by_descending_frequency(self) -> None:
         """Reorder the rows by descending ``'count'`` attribute, keeping ties in order.
@@ -379,6 +620,8 @@ class KeyedVectors:
         >>> kv.index_to_key
         ['common', 'rare']
         """
+        if not len(self):
+            return
         if "count" not in self.expandos:
             raise ValueError("cannot sort by frequency without a 'count' attribute")
         order = np.argsort(-self.expandos["count"], kind="stable")
@@ -440,27 +683,13 @@ class KeyedVectors:
         return self._weighted_mean(terms, post_normalize)
 
     def _weighted_mean(self, terms: list[tuple[np.ndarray, Any]], unit: bool) -> np.ndarray:
-        mean = np.zeros(self.vector_size, dtype=self.vectors.dtype)
-        total_weight = 0
-        for vector, weight in terms:
-            mean += weight * vector
-            total_weight += abs(weight)
-        if total_weight > 0:
-            mean = mean / total_weight
-        if unit:
-            mean = _unit_vector(mean).astype(np.float32)
-        return mean
+        return weighted_mean(terms, self.vector_size, self.vectors.dtype, unit)
 
     def _unit_row(self, index: int) -> np.ndarray:
-        return self.vectors[index] / self.norms[index]
+        return unit_row(self.vectors, self.norms, index)
 
     def _row_similarities(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
-        """Cosine of every row in ``[start, end)`` with the unit-length `query`.
-
-        Dividing the products by the norms costs O(n) and avoids keeping a normalised copy
-        of the whole matrix.
-        """
-        return np.dot(self.vectors[start:end], query) / self.norms[start:end]
+        return row_similarities(self.vectors, self.norms, query, start, end)
 
     def _parse_terms(
         self, positive: Any, negative: Any
@@ -540,7 +769,7 @@ class KeyedVectors:
             return similarities
         excluded = set(query_rows)
         # Fetching len(query_rows) extra candidates leaves topn after dropping the query's keys.
-        best = _largest_first(similarities, topn + len(query_rows))
+        best = largest_first(similarities, topn + len(query_rows))
         return [
             (self.index_to_key[offset + clip_start], float(similarities[offset]))
             for offset in best
@@ -629,27 +858,15 @@ class KeyedVectors:
         if not positive_terms:
             raise ValueError("cannot compute similarity with no input")
         end = restrict_vocab or len(self.vectors)
-        scores = self._cosmul_scores(positive_terms, negative_terms, end)
+        scores = cosmul_scores(self.vectors, self.norms, positive_terms, negative_terms, end)
         if not topn:
             return scores
-        best = _largest_first(scores, topn + len(query_rows))
+        best = largest_first(scores, topn + len(query_rows))
         return [
             (self.index_to_key[index], float(scores[index]))
             for index in best
             if index not in query_rows
         ][:topn]
-
-    def _cosmul_scores(
-        self, positive: list[np.ndarray], negative: list[np.ndarray], end: int
-    ) -> np.ndarray:
-        # Shifting cosines from [-1, 1] to [0, 1] keeps products and quotients monotonic
-        # (footnote 7 of Levy and Goldberg); 1e-6 guards against division by zero.
-        def shifted(term: np.ndarray) -> np.ndarray:
-            return (1 + self._row_similarities(term, 0, end)) / 2
-
-        return np.prod([shifted(term) for term in positive], axis=0) / (
-            np.prod([shifted(term) for term in negative], axis=0) + 1e-6
-        )
 
     def rank_by_centrality(
         self, words: Sequence[Key], use_norm: bool = True
@@ -737,7 +954,7 @@ class KeyedVectors:
         >>> round(float(kv.similarity("a", "b")), 4)
         0.7071
         """
-        return np.dot(_unit_vector(self[w1]), _unit_vector(self[w2]))
+        return np.dot(unit_vector(self[w1]), unit_vector(self[w2]))
 
     def distance(self, w1: Key, w2: Key) -> float:
         """Cosine distance of two keys, ``1 - similarity(w1, w2)``.
@@ -754,12 +971,13 @@ class KeyedVectors:
     def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
         """Cosine similarity of the means of two sets of keys.
 
+        Unknown keys are left out, as in gensim; a set with no known key has a zero mean,
+        whose similarity with anything is 0.
+
         Raises
         ------
         ZeroDivisionError
             If either set is empty (as gensim).
-        KeyError
-            If a key is unknown (gensim silently ignores it).
 
         Examples
         --------
@@ -770,9 +988,9 @@ class KeyedVectors:
         """
         if not (len(ws1) and len(ws2)):
             raise ZeroDivisionError("At least one of the passed list is empty.")
-        mean1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
-        mean2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
-        return np.dot(_unit_vector(mean1), _unit_vector(mean2))
+        mean1 = self.get_mean_vector(ws1, pre_normalize=False)
+        mean2 = self.get_mean_vector(ws2, pre_normalize=False)
+        return np.dot(unit_vector(mean1), unit_vector(mean2))
 
     def most_similar_to_given(self, key1: Key, keys_list: Sequence[Key]) -> Key:
         """The key of `keys_list` most similar to `key1`.
@@ -813,18 +1031,92 @@ class KeyedVectors:
         """
         return len(self.closer_than(key1, key2)) + 1
 
-    # ----------------------------------------------------------------------------------------
-    # Evaluation
+    def relative_cosine_similarity(self, wa: Key, wb: Key, topn: int = 10) -> float:
+        """Similarity of `wa` and `wb` relative to `wa`'s `topn` nearest neighbours.
 
-    def _restricted_vocab(self, restrict_vocab: int | None, case_insensitive: bool) -> dict:
-        """Row of each of the first `restrict_vocab` keys, uppercased if `case_insensitive`.
+        ``similarity(wa, wb) / sum(similarities of the topn keys most similar to wa)``
+        (equation 1 of Leeuwenberg et al., 2016, "A Minimally Supervised Approach for
+        Synonym Extraction with Word Embeddings"); above about 0.10 for ``topn=10``, `wb` is
+        more similar to `wa` than an arbitrary word is.
 
-        Among case variants the first, i.e. the most frequent, wins.
+        Raises
+        ------
+        KeyError
+            If `wa` or `wb` is unknown.
+        ValueError
+            If `topn` is not a positive integer, or `wa` has no neighbour.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [1, 0.1], [1, 1]], dtype=np.float32))
+        >>> round(kv.relative_cosine_similarity("a", "b", topn=2), 4)
+        0.5846
         """
-        vocab: dict[str, int] = {}
-        for index, key in enumerate(self.index_to_key[:restrict_vocab]):
-            vocab.setdefault(key.upper() if case_insensitive else key, index)
-        return vocab
+        if topn is None or isinstance(topn, bool) or not isinstance(topn, Integral):
+            raise ValueError(f"topn must be a positive integer, got {topn!r}")
+        neighbours = self.similar_by_word(wa, topn)
+        if not neighbours:
+            raise ValueError(
+                f"cannot compute a relative cosine similarity for {wa!r}: no similar word "
+                f"among its topn={topn} neighbours"
+            )
+        return float(self.similarity(wa, wb)) / sum(score for _, score in neighbours)
+
+    def wmdistance(
+        self, document1: Sequence[Key], document2: Sequence[Key], norm: bool = True
+    ) -> float:
+        """Word Mover's Distance between two documents (Kusner et al., 2015).
+
+        The least total distance the words of one document must travel, in the vector
+        space, to become the words of the other, each document weighing its words by their
+        frequency in it. Solved by the optional POT package (Flamary et al., 2021, "POT:
+        Python Optimal Transport") on the same problem gensim gives it, hence gensim's result.
+
+        Parameters
+        ----------
+        document1, document2 : list of str
+            The documents' words; unknown words are left out.
+        norm : bool
+            Use unit-length vectors.
+
+        Returns
+        -------
+        float
+            The distance; ``inf`` when a document has no known word, or when all the known
+            words of both sit at the same point; 0.0 when both are one and the same word.
+
+        Raises
+        ------
+        ImportError
+            If POT is not installed: ``pip install "fastw2v[wmd]"``.
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+        >>> kv.wmdistance(["a"], ["a", "zzz"])
+        0.0
+        """
+        try:
+            import ot  # noqa: F401 -- only to say early, and clearly, that it is missing
+        except ImportError as error:
+            raise ImportError(
+                "wmdistance needs the optional POT package (Python Optimal Transport): "
+                'pip install "fastw2v[wmd]"'
+            ) from error
+        known1 = [word for word in document1 if word in self]
+        known2 = [word for word in document2 if word in self]
+        if len(known1) < len(document1) or len(known2) < len(document2):
+            logger.info("wmdistance: left out %d and %d words not in the vocabulary",
+                        len(document1) - len(known1), len(document2) - len(known2))
+        if not known1 or not known2:
+            logger.warning("wmdistance: a document has no word in the vocabulary")
+            return float("inf")
+        return word_movers_distance(known1, known2, lambda word: self.get_vector(word, norm=norm))
+
+    # ----------------------------------------------------------------------------------------
+    # Evaluation (see fastw2v.evaluation)
 
     def evaluate_word_analogies(
         self,
@@ -838,7 +1130,8 @@ class KeyedVectors:
 
         For each question ``a b c d`` the answer is the key most similar to ``b + c - a``
         (among the first `restrict_vocab` keys, excluding the three question words and, when
-        case-insensitive, their case variants); it counts as correct if it is ``d``.
+        case-insensitive, their case variants); it counts as correct if it is ``d``. See
+        :func:`fastw2v.evaluation.evaluate_word_analogies`.
 
         Parameters
         ----------
@@ -875,164 +1168,17 @@ class KeyedVectors:
         >>> score, sections[0]["correct"]
         (1.0, [('MAN', 'KING', 'WOMAN', 'QUEEN')])
         """
-        if similarity_function not in ("most_similar", "most_similar_cosmul"):
-            raise ValueError(
-                "similarity_function must be 'most_similar' or 'most_similar_cosmul', "
-                f"got {similarity_function!r}"
-            )
-        path = _DATA_DIR / "questions-words.txt" if analogies is None else analogies
-        vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
-        parsed_sections = _read_analogies(path, case_insensitive)
         self.fill_norms()
-        end = min(restrict_vocab, len(self.vectors)) if restrict_vocab else len(self.vectors)
-
-        questions = [question for _, section_questions in parsed_sections
-                     for question in section_questions]
-        answerable = [number for number, question in enumerate(questions)
-                      if all(word in vocab for word in question)]
-        rows = np.array([[vocab[word] for word in questions[number][:3]] for number in answerable],
-                        dtype=np.int64).reshape(-1, 3)
-        asked = [questions[number] for number in answerable]
-        if similarity_function == "most_similar":
-            predicted = self._predict_analogies_3cosadd(rows, end, asked, vocab, case_insensitive)
-        else:
-            predicted = [
-                _analogy_prediction(self._rank_3cosmul(row, end), question, case_insensitive)
-                for row, question in zip(rows, asked)
-            ]
-        predictions = dict(zip(answerable, predicted))
-
-        sections = []
-        out_of_vocabulary = 0
-        numbers = itertools.count()
-        for name, section_questions in parsed_sections:
-            section = {"section": name, "correct": [], "incorrect": []}
-            for question, number in zip(section_questions, numbers):
-                if number in predictions:
-                    outcome = "correct" if predictions[number] == question[3] else "incorrect"
-                    section[outcome].append(question)
-                else:
-                    out_of_vocabulary += 1
-                    if dummy4unknown:
-                        section["incorrect"].append(question)
-            _log_section(section)
-            sections.append(section)
-        total = {
-            "section": "Total accuracy",
-            "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
-            "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections)),
-        }
-        if questions:
-            logger.info(
-                "questions with out-of-vocabulary words: %.1f%%",
-                100.0 * out_of_vocabulary / len(questions),
-            )
-        score = _log_section(total)
-        sections.append(total)
-        return score, sections
-
-    def _rank_3cosadd(self, row: np.ndarray, end: int) -> list[str]:
-        """The five best keys for one question, computed exactly as :meth:`most_similar`."""
-        index_a, index_b, index_c = (int(index) for index in row)
-        terms = [
-            (self._unit_row(index_b), np.float64(1.0)),
-            (self._unit_row(index_c), np.float64(1.0)),
-            (self._unit_row(index_a), np.float64(-1.0)),
-        ]
-        query = self._weighted_mean(terms, unit=True)
-        similarities = self._row_similarities(query, 0, end)
-        excluded = {index_a, index_b, index_c}
-        best = _largest_first(similarities, _ANALOGY_TOPN + 3)
-        return [self.index_to_key[i] for i in best if i not in excluded][:_ANALOGY_TOPN]
-
-    def _rank_3cosmul(self, row: np.ndarray, end: int) -> list[str]:
-        index_a, index_b, index_c = (int(index) for index in row)
-        scores = self._cosmul_scores(
-            [self._unit_row(index_b), self._unit_row(index_c)], [self._unit_row(index_a)], end
+        return evaluation.evaluate_word_analogies(
+            self.vectors,
+            self.index_to_key,
+            analogies,
+            restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown,
+            similarity_function=similarity_function,
+            norms=self.norms,
         )
-        excluded = {index_a, index_b, index_c}
-        best = _largest_first(scores, _ANALOGY_TOPN + len(excluded))
-        return [self.index_to_key[i] for i in best if i not in excluded][:_ANALOGY_TOPN]
-
-    def _predict_analogies_3cosadd(
-        self,
-        rows: np.ndarray,
-        end: int,
-        questions: list[tuple[str, ...]],
-        vocab: dict[str, int],
-        case_insensitive: bool,
-    ) -> list[str | None]:
-        """Predicted answers to many questions, equal to those of :meth:`_rank_3cosadd`.
-
-        One matrix product scores a whole batch of questions, which is far faster than one
-        matrix-vector product per question. Its rounding differs from the per-question
-        product, so wherever two of the scores that decide an answer are closer than rounding
-        could account for, that question is recomputed exactly: answers match gensim's.
-
-        `rows` holds the rows of the words a, b, c of each question; `vocab` maps the
-        (uppercased, if `case_insensitive`) first `end` keys to their rows.
-        """
-        norms = self.norms[:end]
-        # The batch needs six candidates besides the three question words.
-        batchable = (
-            self.vectors.dtype in (np.float32, np.float64)
-            and end > _ANALOGY_TOPN + 3
-            and bool(np.all(np.isfinite(norms)) and np.all(norms > 0))
-        )
-        if not batchable:
-            return [
-                _analogy_prediction(self._rank_3cosadd(row, end), question, case_insensitive)
-                for row, question in zip(rows, questions)
-            ]
-        # Identify each key with the row its (uppercased) form maps to, so that comparing
-        # answers, and spotting case variants of the question words, compares integers.
-        answer_rows = np.array(
-            [vocab[key.upper() if case_insensitive else key] for key in self.index_to_key[:end]]
-        )
-        # Both computations of a cosine of unit vectors err by at most about
-        # vector_size * eps / 2; twice their combined worst case leaves a safety margin.
-        tolerance = 4 * (self.vector_size + 8) * np.finfo(np.float32).eps
-        vectors = self.vectors[:end]
-        batch_size = max(1, _ANALOGY_BATCH_SCORES // end)
-        predictions: list[str | None] = []
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            positions = np.arange(len(batch))
-            unit = self.vectors[batch] / self.norms[batch][..., np.newaxis]
-            queries = unit[:, 1] + unit[:, 2] - unit[:, 0]
-            queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-            scores = np.dot(queries, vectors.T)
-            scores /= norms
-            scores[positions[:, np.newaxis], batch] = -np.inf
-            # A few passes of argmax find the best candidates faster than a partition.
-            top = np.empty((len(batch), _ANALOGY_TOPN + 1), dtype=np.intp)
-            top_scores = np.empty(top.shape, dtype=scores.dtype)
-            for rank in range(_ANALOGY_TOPN + 1):
-                top[:, rank] = np.argmax(scores, axis=1)
-                top_scores[:, rank] = scores[positions, top[:, rank]]
-                scores[positions, top[:, rank]] = -np.inf
-            # The prediction is the first of five candidates that is not a question word,
-            # or the fifth; the order up to it, and the gap after it, decide the answer.
-            is_question_word = (
-                answer_rows[top[:, :_ANALOGY_TOPN], np.newaxis] == batch[:, np.newaxis, :]
-            ).any(axis=2)
-            depth = np.where(
-                is_question_word.all(axis=1), _ANALOGY_TOPN, np.argmin(is_question_word, axis=1) + 1
-            )
-            deciding = np.arange(_ANALOGY_TOPN) < depth[:, np.newaxis]
-            gaps = top_scores[:, :-1] - top_scores[:, 1:]
-            certain = np.all((gaps > tolerance) | ~deciding, axis=1)
-            chosen = top[positions, depth - 1]
-            for row, question, is_certain, index in zip(
-                batch, questions[start : start + batch_size], certain, chosen
-            ):
-                if is_certain:
-                    key = self.index_to_key[index]
-                    predictions.append(key.upper() if case_insensitive else key)
-                else:
-                    candidates = self._rank_3cosadd(row, end)
-                    predictions.append(_analogy_prediction(candidates, question, case_insensitive))
-        return predictions
 
     def evaluate_word_pairs(
         self,
@@ -1044,6 +1190,8 @@ class KeyedVectors:
         dummy4unknown: bool = False,
     ) -> tuple[Any, Any, float]:
         """Correlation of the model's similarities with human judgements of word pairs.
+
+        See :func:`fastw2v.evaluation.evaluate_word_pairs`.
 
         Parameters
         ----------
@@ -1081,55 +1229,108 @@ class KeyedVectors:
         >>> round(float(spearman[0]), 3), oov
         (1.0, 25.0)
         """
-        from scipy import stats
+        return evaluation.evaluate_word_pairs(
+            self.vectors,
+            self.index_to_key,
+            pairs,
+            delimiter=delimiter,
+            encoding=encoding,
+            restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown,
+        )
 
-        path = _DATA_DIR / "wordsim353.tsv" if pairs is None else pairs
-        vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
-        similarity_gold: list[float] = []
-        similarity_model: list[Any] = []
-        out_of_vocabulary = 0
-        with io.TextIOWrapper(_io.open_for_reading(path), encoding=encoding) as stream:
-            for line_number, line in enumerate(stream, 1):
-                if line.startswith("#"):
-                    continue
-                try:
-                    fields = line.split(delimiter)
-                    if case_insensitive:
-                        fields = [field.upper() for field in fields]
-                    word_a, word_b, score = fields
-                    score = float(score)
-                except ValueError:
-                    logger.info("skipping invalid line %d in %s", line_number, path)
-                    continue
-                if word_a not in vocab or word_b not in vocab:
-                    out_of_vocabulary += 1
-                    if dummy4unknown:
-                        similarity_model.append(0.0)
-                        similarity_gold.append(score)
-                    continue
-                similarity_gold.append(score)
-                similarity_model.append(
-                    np.dot(
-                        _unit_vector(self.vectors[vocab[word_a]]),
-                        _unit_vector(self.vectors[vocab[word_b]]),
-                    )
-                )
-        if not similarity_gold:
+    @staticmethod
+    def log_accuracy(section: dict[str, Any]) -> None:
+        """Log the accuracy of one section of :meth:`evaluate_word_analogies`' result."""
+        evaluation.log_accuracy(section)
+
+    @staticmethod
+    def log_evaluate_word_pairs(pearson: Any, spearman: Any, oov: float, pairs: Any) -> None:
+        """Log the result of :meth:`evaluate_word_pairs` on the file `pairs`."""
+        evaluation.log_evaluate_word_pairs(pearson, spearman, oov, pairs)
+
+    # ----------------------------------------------------------------------------------------
+    # Merging vectors from a file
+
+    def intersect_word2vec_format(
+        self,
+        fname: str | os.PathLike[str],
+        lockf: float = 0.0,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+    ) -> None:
+        """Take the vectors of a word2vec-format file for the keys already present.
+
+        No key is added; the keys the file shares with these vectors get the file's vectors
+        and the lock factor `lockf` in :attr:`vectors_lockf` (0.0 keeps them fixed in further
+        training, 1.0 lets them train). The file is read whole before anything changes.
+
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            The file; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` names are decompressed.
+        lockf : float
+            Lock factor of the merged vectors.
+        binary : bool
+            The file is in the binary format.
+        encoding, unicode_errors : str
+            How words are decoded.
+
+        Raises
+        ------
+        ValueError
+            If the file's vectors have another dimensionality, the file is malformed,
+            :attr:`vectors_lockf` has neither one entry nor one per key, or the vectors are
+            read-only.
+
+        Notes
+        -----
+        :attr:`vectors_lockf` becomes one lock factor per key, the others keeping the value
+        of a single shared factor (1.0 when there was none). gensim needs that per-key array
+        set beforehand and raises otherwise.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "pretrained.txt")
+        >>> _ = open(path, "w").write("2 2\\nb 0.5 0.5\\nzzz 1 1\\n")
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.zeros((2, 2), dtype=np.float32))
+        >>> kv.intersect_word2vec_format(path)
+        >>> kv["b"].tolist(), kv.vectors_lockf.tolist()
+        ([0.5, 0.5], [1.0, 0.0])
+        """
+        keys, vectors, _ = _io.read_word2vec_format(
+            fname, binary=binary, encoding=encoding, unicode_errors=unicode_errors
+        )
+        if vectors.shape[1] != self.vector_size:
             raise ValueError(
-                f"No valid similarity judgements found in {path}: either invalid format or "
-                f"all are out-of-vocabulary in {self}"
+                f"{os.fspath(fname)}: incompatible vector size {vectors.shape[1]}; these "
+                f"vectors have {self.vector_size}"
             )
-        spearman = stats.spearmanr(similarity_gold, similarity_model)
-        pearson = stats.pearsonr(similarity_gold, similarity_model)
-        if dummy4unknown:
-            oov_ratio = float(out_of_vocabulary) / len(similarity_gold) * 100
-        else:
-            oov_ratio = float(out_of_vocabulary) / (len(similarity_gold) + out_of_vocabulary) * 100
-        logger.info("Pearson correlation coefficient against %s: %.4f", path, pearson[0])
-        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", path,
-                    spearman[0])
-        logger.info("Pairs with unknown words ratio: %.1f%%", oov_ratio)
-        return pearson, spearman, oov_ratio
+        lock = getattr(self, "vectors_lockf", None)
+        if lock is None or len(lock) == 1:
+            shared = 1.0 if lock is None else float(lock[0])
+            lock = np.full(len(self), shared, dtype=np.float32)
+        elif len(lock) != len(self):
+            raise ValueError(
+                f"vectors_lockf has {len(lock)} entries for {len(self)} keys: "
+                "give it one lock factor, or one per key"
+            )
+        self._check_writable("merge vectors into them")
+        rows, file_rows = [], []
+        for file_row, key in enumerate(keys):
+            index = self.key_to_index.get(key)
+            if index is not None:
+                rows.append(index)
+                file_rows.append(file_row)
+        self.vectors[rows] = vectors[file_rows]
+        lock[rows] = lockf
+        self.vectors_lockf = lock
+        self.norms = None
+        logger.info("merged %d vectors from %s into %s", len(rows), os.fspath(fname), self)
 
     # ----------------------------------------------------------------------------------------
     # Files
@@ -1364,6 +1565,20 @@ class KeyedVectors:
         return kv
 
 
+def _checked_extras(keys: list[Any], extras: dict[str, Any] | None) -> dict[str, np.ndarray]:
+    """The per-key attribute values of `extras` as arrays of one value per key."""
+    checked = {}
+    for attr, values in (extras or {}).items():
+        array = np.asarray(values)
+        if array.shape != (len(keys),):
+            raise ValueError(
+                f"extras[{attr!r}] has shape {array.shape}; expected ({len(keys)},), one value "
+                "per key"
+            )
+        checked[attr] = array
+    return checked
+
+
 def _as_term_list(value: Any) -> list:
     """Query terms as a list: a single key or vector becomes a one-item list."""
     if value is None:
@@ -1371,78 +1586,3 @@ def _as_term_list(value: Any) -> list:
     if isinstance(value, _KEY_TYPES) or (isinstance(value, np.ndarray) and value.ndim == 1):
         return [value]
     return list(value)
-
-
-def _unit_vector(vector: np.ndarray) -> np.ndarray:
-    """`vector` scaled to unit length, in its own dtype; zero (or NaN) vectors unchanged.
-
-    Scaling in double precision and rounding once makes float32 results match gensim's
-    (double-precision BLAS) bit for bit.
-    """
-    as_double = vector.astype(np.float64)
-    length = np.sqrt(np.dot(as_double, as_double))
-    if length > 0:
-        return (as_double * (1.0 / length)).astype(vector.dtype)
-    return vector
-
-
-def _largest_first(scores: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `count` largest `scores`, largest first.
-
-    A partial partition finds them in linear time; only those few are then sorted.
-    """
-    negated = -scores
-    if count >= scores.size:
-        return np.argsort(negated)[:count]
-    candidates = np.argpartition(negated, count)[:count]
-    return candidates[np.argsort(negated[candidates])]
-
-
-def _analogy_prediction(
-    candidates: list[str], question: tuple[str, ...], case_insensitive: bool
-) -> str | None:
-    """The first candidate that is not a question word (nor, if case-insensitive, a case
-    variant of one).
-
-    As in gensim only five candidates are examined and, when all five are question words,
-    the last of them is the prediction.
-    """
-    prediction = None
-    for candidate in candidates[:_ANALOGY_TOPN]:
-        prediction = candidate.upper() if case_insensitive else candidate
-        if prediction not in question[:3]:
-            break
-    return prediction
-
-
-def _read_analogies(
-    path: str | os.PathLike[str], case_insensitive: bool
-) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
-    """Sections of an analogy file as (name, questions); malformed lines are skipped."""
-    sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
-    with _io.open_for_reading(path) as stream:
-        for line_number, raw_line in enumerate(stream, 1):
-            line = raw_line.decode("utf-8")
-            if line.startswith(": "):
-                sections.append((line.lstrip(": ").strip(), []))
-                continue
-            if not sections:
-                raise ValueError(f"Missing section header before line #{line_number} in {path}")
-            words = [word.upper() for word in line.split()] if case_insensitive else line.split()
-            if len(words) != 4:
-                logger.info("skipping invalid line #%d in %s", line_number, path)
-                continue
-            sections[-1][1].append(tuple(words))
-    return sections
-
-
-def _log_section(section: dict[str, Any]) -> float:
-    """Accuracy of one analogy section (0.0 when it has no answered questions), logged."""
-    correct, incorrect = len(section["correct"]), len(section["incorrect"])
-    if correct + incorrect == 0:
-        return 0.0
-    score = correct / (correct + incorrect)
-    logger.info(
-        "%s: %.1f%% (%d/%d)", section["section"], 100.0 * score, correct, correct + incorrect
-    )
-    return score

@@ -1,4 +1,4 @@
-"""Tests for fastw2v.keyedvectors: lookups, similarity queries, evaluations and files.
+"""Tests for fastw2v.keyedvectors: lookups, similarity queries and files.
 
 Tests named ``*_matches_gensim`` compare with gensim 4 on the same vectors and are skipped when
 gensim is not installed.
@@ -6,7 +6,6 @@ gensim is not installed.
 
 from __future__ import annotations
 
-import itertools
 import pathlib
 
 import numpy as np
@@ -32,75 +31,6 @@ def small() -> KeyedVectors:
     words = [f"w{i}" for i in range(200)]
     return make_kv(words, rng.standard_normal((200, 16)).astype(np.float32),
                    counts=np.arange(200, 0, -1))
-
-
-def analogy_vocabulary(dimensions: int = 24, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Words of the analogy and word-pair sets, with vectors under which many analogies hold.
-
-    Within a section, the second word of a pair is the first plus the section's offset (plus
-    noise), so a good share of questions is answered correctly. Lowercase variants follow, some
-    with exactly the vector of their capitalised form, which creates exact ties between a
-    question word and a candidate; some words are left out to leave questions unanswerable.
-    """
-    rng = np.random.default_rng(seed)
-    vectors: dict[str, np.ndarray] = {}
-    offset = None
-    for line in ANALOGIES.read_text("utf-8").splitlines():
-        if line.startswith(":"):
-            offset = rng.standard_normal(dimensions)
-            continue
-        a, b, *_ = line.split()
-        if a not in vectors:
-            vectors[a] = rng.standard_normal(dimensions)
-        if b not in vectors:
-            vectors[b] = vectors[a] + offset + 0.3 * rng.standard_normal(dimensions)
-    for line in WORDSIM.read_text("utf-8").splitlines():
-        if not line.startswith("#"):
-            for word in line.split("\t")[:2]:
-                vectors.setdefault(word, rng.standard_normal(dimensions))
-    words = [word for position, word in enumerate(vectors) if position % 17 != 5]
-    variants = []
-    for position, word in enumerate(words):
-        if word.lower() != word and word.lower() not in vectors:
-            same = position % 3 == 0
-            variant = vectors[word] if same else rng.standard_normal(dimensions)
-            variants.append((word.lower(), variant))
-    words += [word for word, _ in variants]
-    matrix = np.array([vectors[word] for word in words[: len(words) - len(variants)]]
-                      + [vector for _, vector in variants], dtype=np.float32)
-    return words, matrix
-
-
-@pytest.fixture(scope="module")
-def analogy_kv() -> KeyedVectors:
-    words, vectors = analogy_vocabulary()
-    return make_kv(words, vectors, counts=np.arange(len(words), 0, -1))
-
-
-@pytest.fixture(scope="module")
-def gensim_kv():
-    gensim_models = pytest.importorskip("gensim.models")
-
-    def convert(kv: KeyedVectors):
-        converted = gensim_models.KeyedVectors(kv.vector_size)
-        converted.add_vectors(list(kv.index_to_key), kv.vectors.copy())
-        if "count" in kv.expandos:
-            for word, count in zip(kv.index_to_key, kv.expandos["count"]):
-                converted.set_vecattr(word, "count", int(count))
-        return converted
-
-    return convert
-
-
-@pytest.fixture(scope="module")
-def sampled_analogies(tmp_path_factory) -> pathlib.Path:
-    """Every fourth question of each section, to keep gensim comparisons fast."""
-    lines = ANALOGIES.read_text("utf-8").splitlines()
-    kept = [line for position, line in enumerate(lines)
-            if line.startswith(":") or position % 4 == 0]
-    path = tmp_path_factory.mktemp("analogies") / "sample.txt"
-    path.write_text("\n".join(kept) + "\n", "utf-8")
-    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,7 +60,8 @@ def test_lookups(small):
     lambda kv: kv["xyz"], lambda kv: kv[["w1", "xyz"]], lambda kv: kv.get_vector("xyz"),
     lambda kv: kv.get_index("xyz"), lambda kv: kv.most_similar("xyz"),
     lambda kv: kv.similarity("w1", "xyz"), lambda kv: kv.most_similar_cosmul("xyz"),
-    lambda kv: kv.n_similarity(["w1"], ["xyz"]), lambda kv: kv.distances("w1", ["xyz"]),
+    lambda kv: kv.distances("w1", ["xyz"]), lambda kv: kv.relative_cosine_similarity("xyz", "w1"),
+    lambda kv: kv.relative_cosine_similarity("w1", "xyz"),
 ])
 def test_unknown_keys_raise_key_error_naming_them(small, lookup):
     with pytest.raises(KeyError, match="Key 'xyz' not present in vocabulary"):
@@ -183,6 +114,157 @@ def test_add_vectors_and_setitem():
     assert kv.vectors.tolist() == [[2, 2], [7, 8], [0, 1], [1, 1]]
     assert kv.key_to_index == {"a": 0, "b": 1, "c": 2, "d": 3}
     assert kv.most_similar("c", topn=1)[0][0] == "b"  # norms follow the changes
+
+
+def snapshot(kv):
+    """Everything a failed call must leave as it was."""
+    return (list(kv.index_to_key), dict(kv.key_to_index), kv.next_index, kv.vectors.copy(),
+            {attr: values.copy() for attr, values in kv.expandos.items()})
+
+
+def assert_unchanged(kv, before):
+    index_to_key, key_to_index, next_index, vectors, expandos = before
+    assert kv.index_to_key == index_to_key and kv.key_to_index == key_to_index
+    assert kv.next_index == next_index
+    np.testing.assert_array_equal(kv.vectors, vectors)
+    assert kv.expandos.keys() == expandos.keys()
+    for attr, values in expandos.items():
+        np.testing.assert_array_equal(kv.expandos[attr], values)
+
+
+@pytest.fixture
+def three_d():
+    """Two keys of 3-dimensional vectors with a 'count' attribute, and room for one more."""
+    kv = KeyedVectors(3)
+    kv.add_vectors(["a", "b"], np.arange(6, dtype=np.float32).reshape(2, 3),
+                   extras={"count": np.array([5, 3])})
+    return kv
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    # A transposed (dim, n) matrix used to be reshaped silently into n scrambled rows.
+    (lambda kv: kv.add_vectors(["c", "d", "e", "f"], np.ones((3, 4))),
+     ValueError, r"weights has shape \(3, 4\); expected \(4, 3\)"),
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones((3, 2))),
+     ValueError, r"weights has shape \(3, 2\); expected \(2, 3\).*transposed"),
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones((3, 3))), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones(6)), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vectors("c", np.ones(4)), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vectors(["c"], [["x", "y", "z"]]), ValueError, "weights must be numbers"),
+    # Too few extras used to fail with an IndexError after the keys were added.
+    (lambda kv: kv.add_vectors(["c", "d"], np.ones((2, 3)), extras={"count": np.array([7])}),
+     ValueError, r"extras\['count'\] has shape \(1,\); expected \(2,\)"),
+    (lambda kv: kv.add_vectors(["c"], np.ones((1, 3)),
+                               extras={"weight": np.array([0.5]), "count": np.array(["x"])}),
+     TypeError, "count"),
+    (lambda kv: kv.add_vectors(["c", ["d"]], np.ones((2, 3))), TypeError, "unhashable"),
+    (lambda kv: kv.add_vectors(["c", None], np.ones((2, 3))), ValueError, "None"),
+    (lambda kv: kv.__setitem__(["c", "d"], np.ones((3, 2))), ValueError, "weights has shape"),
+    (lambda kv: kv.__setitem__("c", np.ones(2)), ValueError, "weights has shape"),
+    (lambda kv: kv.add_vector("c", np.ones(2)), ValueError, r"vector has shape \(2,\)"),
+    (lambda kv: kv.add_vector("c", 1.0), ValueError, r"vector has shape \(\)"),
+    (lambda kv: kv.add_vector("a", np.ones(3)), ValueError, "'a' is already present"),
+    (lambda kv: kv.add_vector(None, np.ones(3)), ValueError, "None"),
+    (lambda kv: kv.allocate_vecattrs(["weight", "count"], [float]), ValueError, "one type per"),
+    (lambda kv: kv.allocate_vecattrs(["weight", "count"], [float, float]), TypeError, "count"),
+    (lambda kv: kv.set_vecattr("zzz", "weight", 0.5), KeyError, "zzz"),
+    (lambda kv: kv.set_vecattr("a", "big", 2**70), OverflowError, None),
+], ids=["transposed", "transposed-named", "too-many-rows", "flat", "single-key-size",
+        "strings", "too-few-extras", "incompatible-extra", "unhashable-key", "none-key",
+        "setitem-transposed", "setitem-size", "add-vector-size", "add-vector-scalar",
+        "add-vector-existing", "add-vector-none", "attrs-without-types", "attr-type",
+        "set-vecattr-unknown-key", "set-vecattr-overflow"])
+def test_failed_additions_change_nothing(three_d, call, error, message):
+    before = snapshot(three_d)
+    with pytest.raises(error, match=message):
+        call(three_d)
+    assert_unchanged(three_d, before)
+
+
+def test_add_vector_into_a_preallocated_slot_checks_first():
+    kv = KeyedVectors(3, count=2)
+    before = snapshot(kv)
+    with pytest.raises(ValueError, match="vector has shape"):
+        kv.add_vector("a", np.ones(2))  # used to map 'a' to slot 0, then fail to fill it
+    assert_unchanged(kv, before)
+    assert kv.add_vector("a", np.ones((1, 3))) == 0 and kv["a"].tolist() == [1, 1, 1]
+
+
+def test_add_vectors_accepts_gensim_shapes(three_d):
+    three_d.add_vectors("c", np.full(3, 2.0))
+    three_d.add_vectors(["d"], np.full(3, 3.0))  # one key, one 1-D vector
+    three_d.add_vectors(["e", "f"], [np.full(3, 4.0), np.full(3, 5.0)])
+    three_d.add_vectors([], [])
+    three_d.add_vectors(["g"], np.ones((1, 3), dtype=np.int64), extras={"count": np.array([9])})
+    assert three_d.index_to_key == ["a", "b", "c", "d", "e", "f", "g"]
+    assert three_d[["c", "d", "e", "f"]][:, 0].tolist() == [2, 3, 4, 5]
+    assert three_d.vectors.dtype == np.float32
+    assert three_d.expandos["count"].tolist() == [5, 3, 0, 0, 0, 0, 9]
+
+
+def test_add_vectors_refuses_vectors_out_of_step_with_keys(three_d):
+    three_d.index_to_key.append("c")  # as a caller growing the vocabulary by hand might
+    with pytest.raises(ValueError, match="2 rows for 3 keys"):
+        three_d.add_vectors(["d"], np.ones((1, 3)))
+
+
+def test_unit_normalize_all_keeps_zero_vectors_and_refuses_read_only_vectors(tmp_path):
+    kv = make_kv(["a", "zero", "b"], np.array([[3, 4], [0, 0], [0, -2]], dtype=np.float32))
+    with np.errstate(all="raise"):  # no division by zero either
+        kv.unit_normalize_all()
+    np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [0, 0], [0, -1]], rtol=1e-6)
+    assert kv.norms.tolist() == [1, 0, 1]
+    kv.save(tmp_path / "kv.fw2v")
+    mapped = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    with pytest.raises(ValueError, match="read-only.*mmap"):
+        mapped.unit_normalize_all()
+
+
+def test_resize_vectors_keeps_rows_and_draws_new_ones_from_the_seed():
+    kv = KeyedVectors(4, dtype=np.float64)
+    kv.add_vectors(["a", "b"], np.ones((2, 4)), extras={"count": np.array([3, 2])})
+    kv.index_to_key += ["c", "d"]
+    kv.key_to_index.update(c=2, d=3)
+    kv.resize_vectors(seed=5)
+    assert kv.vectors.shape == (4, 4) and kv.vectors.dtype == np.float64
+    assert kv.vectors[:2].tolist() == np.ones((2, 4)).tolist()
+    fresh = kv.vectors[2:]
+    assert np.all(np.abs(fresh) < 1 / 4) and len(np.unique(fresh)) == 8
+    assert kv.expandos["count"].tolist() == [3, 2, 0, 0]
+    again = KeyedVectors(4, dtype=np.float64)
+    again.add_vectors(["a", "b"], np.ones((2, 4)))
+    again.index_to_key += ["c", "d"]
+    again.resize_vectors(seed=5)
+    assert again.vectors.tolist() == kv.vectors.tolist()
+    kv.index_to_key = ["a"]
+    kv.key_to_index = {"a": 0}
+    kv.resize_vectors()
+    assert kv.vectors.tolist() == [[1, 1, 1, 1]] and kv.expandos["count"].tolist() == [3]
+
+
+def test_vectors_for_all():
+    kv = make_kv(["a", "b", "c"], np.arange(6, dtype=np.float32).reshape(3, 2), counts=[7, 5, 1])
+    kv.set_vecattr("b", "weight", 0.5)
+    subset = kv.vectors_for_all(["c", "zzz", "a", "c"])
+    assert subset.index_to_key == ["c", "a"] and subset.key_to_index == {"c": 0, "a": 1}
+    assert subset.vectors.tolist() == [[4, 5], [0, 1]] and subset.vectors.dtype == np.float32
+    assert subset.expandos.keys() == {"count"} and subset.expandos["count"].tolist() == [2, 1]
+    assert subset.next_index == 2
+    copied = kv.vectors_for_all(iter(["b", "a"]), copy_vecattrs=True)
+    assert copied.expandos["count"].tolist() == [5, 7]
+    assert copied.expandos["weight"].tolist() == [0.5, 0]
+    assert kv.vectors_for_all([1, "a"]).index_to_key == [1, "a"]  # a row number, as `1 in kv`
+    assert kv.vectors_for_all([1, "a"], allow_inference=False).index_to_key == ["a"]
+    empty = kv.vectors_for_all(["zzz"])
+    assert len(empty) == 0 and empty.vectors.shape == (0, 2) and empty.expandos == {}
+    subset.vectors[0, 0] = 99  # a copy, not a view
+    assert kv["c"][0] == 4
+
+
+def test_sort_of_empty_vectors_does_nothing():
+    kv = KeyedVectors(3)
+    kv.sort_by_descending_frequency()
+    assert len(kv) == 0
 
 
 def test_sort_by_descending_frequency():
@@ -270,6 +352,56 @@ def test_other_queries(small):
         small.n_similarity([], ["w1"])
 
 
+def test_n_similarity_leaves_out_unknown_keys_as_gensim(small):
+    # It used to raise KeyError; gensim 4.4 leaves unknown keys out of the means.
+    assert small.n_similarity(["w1", "xyz"], ["w2"]) == small.n_similarity(["w1"], ["w2"])
+    assert small.n_similarity(["xyz"], ["w2"]) == 0.0
+
+
+def test_relative_cosine_similarity(small):
+    neighbours = small.most_similar("w1", topn=4)
+    expected = float(small.similarity("w1", "w7")) / sum(score for _, score in neighbours)
+    assert small.relative_cosine_similarity("w1", "w7", topn=4) == expected
+    assert isinstance(small.relative_cosine_similarity("w1", "w7"), float)
+    for topn in (0, -2, None, 2.5):
+        with pytest.raises(ValueError, match="topn"):
+            small.relative_cosine_similarity("w1", "w7", topn=topn)
+
+
+@pytest.fixture
+def documents_kv():
+    return make_kv(["cat", "dog", "car", "bus", "same1", "same2"],
+                   np.array([[1, 0.1], [1, 0.3], [0.1, 1], [0.3, 1], [2, 2], [2, 2]],
+                            dtype=np.float32))
+
+
+def test_wmdistance(documents_kv):
+    pytest.importorskip("ot")
+    kv = documents_kv
+    unit = kv.get_normed_vectors().astype(np.float64)
+    # One word against one word travels the whole way between them.
+    assert kv.wmdistance(["cat"], ["car", "zzz"]) == pytest.approx(
+        np.linalg.norm(unit[0] - unit[2]))
+    assert kv.wmdistance(["cat"], ["car"], norm=False) == pytest.approx(
+        np.linalg.norm(kv["cat"].astype(np.float64) - kv["car"]))
+    # Half of "cat cat" goes to "dog", half stays; "car bus" is farther than "dog cat".
+    near = kv.wmdistance(["cat", "cat"], ["cat", "dog"])
+    assert near == pytest.approx(np.linalg.norm(unit[0] - unit[1]) / 2)
+    assert kv.wmdistance(["cat", "dog"], ["car", "bus"]) > kv.wmdistance(["cat"], ["dog"])
+    assert kv.wmdistance(["cat", "cat"], ["cat"]) == 0.0
+    assert kv.wmdistance(["zzz"], ["cat"]) == float("inf")
+    assert kv.wmdistance([], ["cat"]) == float("inf")
+    assert kv.wmdistance(["same1"], ["same2"]) == float("inf")  # an all-zero cost matrix
+
+
+def test_wmdistance_without_pot_names_the_extra(documents_kv, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ot", None)  # what an absent package looks like
+    with pytest.raises(ImportError, match=r'pip install "fastw2v\[wmd\]"'):
+        documents_kv.wmdistance(["cat"], ["dog"])
+
+
 def test_doesnt_match():
     kv = make_kv(["cat", "dog", "mouse", "car"],
                  np.array([[1, 0.1, 0], [1, 0.2, 0], [0.9, 0.3, 0], [0, 0, 1]], dtype=np.float32))
@@ -290,122 +422,6 @@ def test_most_similar_cosmul(small):
     assert all(small.get_index(w) < 30 for w, _ in restricted) and len(restricted) == 10
     with pytest.raises(ValueError, match="no input"):
         small.most_similar_cosmul(negative=["w1"])
-
-
-# --------------------------------------------------------------------------------------------
-# Evaluation
-
-
-def reference_analogy_evaluation(kv, path, restrict_vocab, case_insensitive, dummy4unknown):
-    """The analogy evaluation stated plainly, one most_similar call per question."""
-    vocab = {}
-    for index, key in enumerate(kv.index_to_key[:restrict_vocab]):
-        vocab.setdefault(key.upper() if case_insensitive else key, index)
-    sections = []
-    for line in pathlib.Path(path).read_text("utf-8").splitlines(keepends=True):
-        if line.startswith(": "):
-            sections.append({"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []})
-            continue
-        words = tuple(w.upper() if case_insensitive else w for w in line.split())
-        if len(words) != 4:
-            continue
-        if any(word not in vocab for word in words):
-            if dummy4unknown:
-                sections[-1]["incorrect"].append(words)
-            continue
-        a, b, c, expected = words
-        # Integer keys are rows, which stand for the most frequent case variant.
-        sims = kv.most_similar(positive=[vocab[b], vocab[c]], negative=[vocab[a]], topn=5,
-                               restrict_vocab=restrict_vocab)
-        predicted = None
-        for word, _ in sims:
-            predicted = word.upper() if case_insensitive else word
-            if predicted not in {a, b, c}:
-                break
-        sections[-1]["correct" if predicted == expected else "incorrect"].append(words)
-    total = {"section": "Total accuracy",
-             "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
-             "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections))}
-    answered = len(total["correct"]) + len(total["incorrect"])
-    return (len(total["correct"]) / answered if answered else 0.0), sections + [total]
-
-
-@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
-    (300000, True, False), (900, True, True), (None, False, False),
-])
-def test_batched_analogy_evaluation_equals_per_question_evaluation(
-    analogy_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown
-):
-    expected = reference_analogy_evaluation(
-        analogy_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown)
-    result = analogy_kv.evaluate_word_analogies(
-        sampled_analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
-        dummy4unknown=dummy4unknown)
-    assert result == expected
-    assert 0.2 < result[0] < 0.9  # the vocabulary makes a good share of answers right
-
-
-def test_analogy_evaluation_with_float64_and_tiny_vocabularies(tmp_path):
-    words, vectors = analogy_vocabulary(dimensions=8, seed=3)
-    kv = make_kv(words, vectors.astype(np.float64))
-    expected = reference_analogy_evaluation(kv, ANALOGIES, 2000, True, False)
-    assert kv.evaluate_word_analogies(restrict_vocab=2000) == expected
-    tiny = make_kv(["a", "b", "c", "d", "e"], np.eye(5, dtype=np.float32))
-    (tmp_path / "q.txt").write_text(": s\na b c d\na b c e\nA b c zzz\n", "utf-8")
-    assert tiny.evaluate_word_analogies(tmp_path / "q.txt") == reference_analogy_evaluation(
-        tiny, tmp_path / "q.txt", 300000, True, False)
-
-
-def test_analogy_evaluation_sections_and_errors(tmp_path):
-    kv = make_kv(["king", "man", "woman", "queen", "x"],
-                 np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0.2, 1.5, 0], [0, 0, 1]],
-                          dtype=np.float32))
-    (tmp_path / "q.txt").write_text(
-        ": royalty\nman king woman queen\nbad line\n"
-        ": other\nman king woman x\nman king woman zzz\n",
-        "utf-8")
-    score, sections = kv.evaluate_word_analogies(tmp_path / "q.txt")
-    assert score == 0.5
-    assert sections == [
-        {"section": "royalty", "correct": [("MAN", "KING", "WOMAN", "QUEEN")], "incorrect": []},
-        {"section": "other", "correct": [], "incorrect": [("MAN", "KING", "WOMAN", "X")]},
-        {"section": "Total accuracy", "correct": [("MAN", "KING", "WOMAN", "QUEEN")],
-         "incorrect": [("MAN", "KING", "WOMAN", "X")]},
-    ]
-    cosmul_score, _ = kv.evaluate_word_analogies(tmp_path / "q.txt",
-                                                 similarity_function="most_similar_cosmul")
-    assert cosmul_score == 0.5
-    with pytest.raises(ValueError, match="similarity_function"):
-        kv.evaluate_word_analogies(tmp_path / "q.txt", similarity_function="3cosadd")
-    (tmp_path / "headless.txt").write_text("man king woman queen\n", "utf-8")
-    with pytest.raises(ValueError, match="Missing section header"):
-        kv.evaluate_word_analogies(tmp_path / "headless.txt")
-
-
-def test_word_pair_evaluation(tmp_path):
-    kv = make_kv(["a", "b", "c", "A"],
-                 np.array([[1, 0], [1, 0.2], [0, 1], [0, 1]], dtype=np.float32))
-    (tmp_path / "pairs.tsv").write_text(
-        "# comment\na\tb\t9\na\tc\t1\nb\tc\t2\na\tzzz\t5\nnot a pair\n", "utf-8")
-    pearson, spearman, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv")
-    assert spearman[0] == pytest.approx(1.0) and oov == 25.0
-    assert pearson[0] == pytest.approx(np.corrcoef([9, 1, 2], [
-        kv.similarity("a", "b"), kv.similarity("a", "c"), kv.similarity("b", "c")])[0, 1])
-    with_dummies, _, oov = kv.evaluate_word_pairs(tmp_path / "pairs.tsv", dummy4unknown=True)
-    assert oov == 25.0
-    assert with_dummies[0] == pytest.approx(np.corrcoef([9, 1, 2, 5], [
-        kv.similarity("a", "b"), kv.similarity("a", "c"), kv.similarity("b", "c"), 0.0])[0, 1])
-    (tmp_path / "none.tsv").write_text("x\ty\t1\n", "utf-8")
-    with pytest.raises(ValueError, match="No valid similarity judgements"):
-        kv.evaluate_word_pairs(tmp_path / "none.tsv")
-
-
-def test_default_evaluation_sets_are_shipped(analogy_kv):
-    _score, sections = analogy_kv.evaluate_word_analogies()
-    assert [s["section"] for s in sections][:2] == ["capital-common-countries", "capital-world"]
-    assert len(sections) == 15 and sections[-1]["section"] == "Total accuracy"
-    pearson, _spearman, oov = analogy_kv.evaluate_word_pairs()
-    assert -1 <= pearson[0] <= 1 and 0 < oov < 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,39 +468,6 @@ def test_queries_match_gensim(analogy_kv, gensim_kv):
                                   reference.distances(kv["brother"], ["girl", "sister"]))
     np.testing.assert_array_equal(kv.get_mean_vector(["king", kv["man"]], [1.0, 0.5]),
                                   reference.get_mean_vector(["king", kv["man"]], [1.0, 0.5]))
-
-
-@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
-    (300000, True, False), (1000, True, True), (300000, False, False),
-])
-def test_analogy_evaluation_matches_gensim(
-    analogy_kv, gensim_kv, sampled_analogies, restrict_vocab, case_insensitive, dummy4unknown
-):
-    options = {"restrict_vocab": restrict_vocab, "case_insensitive": case_insensitive,
-                   "dummy4unknown": dummy4unknown}
-    assert (analogy_kv.evaluate_word_analogies(sampled_analogies, **options)
-            == gensim_kv(analogy_kv).evaluate_word_analogies(str(sampled_analogies), **options))
-
-
-def test_analogy_evaluation_on_the_full_default_set_matches_gensim(analogy_kv, gensim_kv):
-    expected = gensim_kv(analogy_kv).evaluate_word_analogies(str(ANALOGIES))
-    assert analogy_kv.evaluate_word_analogies() == expected
-
-
-@pytest.mark.parametrize(("restrict_vocab", "case_insensitive", "dummy4unknown"), [
-    (300000, True, False), (300, True, True), (300000, False, False),
-])
-def test_word_pair_evaluation_matches_gensim(
-    analogy_kv, gensim_kv, restrict_vocab, case_insensitive, dummy4unknown
-):
-    options = {"restrict_vocab": restrict_vocab, "case_insensitive": case_insensitive,
-                   "dummy4unknown": dummy4unknown}
-    pearson, spearman, oov = analogy_kv.evaluate_word_pairs(**options)
-    expected_pearson, expected_spearman, expected_oov = gensim_kv(analogy_kv).evaluate_word_pairs(
-        str(WORDSIM), **options)
-    assert tuple(pearson) == tuple(expected_pearson)
-    assert tuple(spearman) == tuple(expected_spearman)
-    assert oov == expected_oov
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,3 +566,36 @@ def test_word2vec_files_interchange_with_gensim(tmp_path, analogy_kv, gensim_kv,
     assert limited.index_to_key == expected.index_to_key
     np.testing.assert_array_equal(limited.vectors, expected.vectors)
     np.testing.assert_array_equal(limited.expandos["count"], expected.expandos["count"])
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_intersect_word2vec_format(tmp_path, binary):
+    pretrained = make_kv(["b", "zzz", "d"], np.array([[1, 1], [2, 2], [3, 3]], dtype=np.float32))
+    pretrained.save_word2vec_format(tmp_path / "pretrained", binary=binary)
+    kv = make_kv(["a", "b", "c", "d"], np.zeros((4, 2), dtype=np.float32))
+    kv.fill_norms()
+    kv.intersect_word2vec_format(tmp_path / "pretrained", binary=binary)
+    assert kv.index_to_key == ["a", "b", "c", "d"]
+    assert kv.vectors.tolist() == [[0, 0], [1, 1], [0, 0], [3, 3]]
+    assert kv.vectors_lockf.tolist() == [1, 0, 1, 0] and kv.vectors_lockf.dtype == np.float32
+    assert kv.norms is None  # recomputed for the merged vectors
+    kv.vectors_lockf = np.full(1, 0.5, dtype=np.float32)  # one factor shared by all keys
+    kv.intersect_word2vec_format(tmp_path / "pretrained", lockf=1.0, binary=binary)
+    assert kv.vectors_lockf.tolist() == [0.5, 1, 0.5, 1]
+
+
+def test_intersect_word2vec_format_refusals(tmp_path):
+    make_kv(["b"], np.ones((1, 3), dtype=np.float32)).save_word2vec_format(tmp_path / "v.txt")
+    kv = make_kv(["a", "b"], np.zeros((2, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="v.txt.*vector size 3"):
+        kv.intersect_word2vec_format(tmp_path / "v.txt")
+    make_kv(["b"], np.ones((1, 2), dtype=np.float32)).save_word2vec_format(tmp_path / "v.txt")
+    kv.vectors_lockf = np.ones(3, dtype=np.float32)
+    before = snapshot(kv)
+    with pytest.raises(ValueError, match="vectors_lockf has 3 entries for 2 keys"):
+        kv.intersect_word2vec_format(tmp_path / "v.txt")
+    assert_unchanged(kv, before)
+    kv.save(tmp_path / "kv.fw2v")
+    mapped = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    with pytest.raises(ValueError, match="read-only"):
+        mapped.intersect_word2vec_format(tmp_path / "v.txt")
