@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from fastw2v import io as _io
+from fastw2v import _io
 from fastw2v._similarity import (
     cosmul_scores,
     largest_first,

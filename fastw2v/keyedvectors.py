@@ -23,11 +23,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from fastw2v import _io
-
-from . import evaluation
-from ._legacy import Gensim3Names
-from ._similarity import (
+from fastw2v import _io, evaluation
+from fastw2v._legacy import Gensim3Names
+from fastw2v._similarity import (
     cosmul_scores,
     largest_first,
     row_similarities,
@@ -1523,11 +1521,9 @@ class KeyedVectors(Gensim3Names):
         >>> KeyedVectors.load(path)
         KeyedVectors<vector_size=3, 0 keys>
         """
-        metadata, arrays = _io.load_archive(fname, mmap=mmap)
-        if metadata.get("kind") != _ARCHIVE_KIND:
-            raise ValueError(
-                f"{os.fspath(fname)}: holds {metadata.get('kind')!r}, not {_ARCHIVE_KIND!r}"
-            )
+        metadata, arrays = _io.load_archive(
+            fname, mmap=mmap, kind=_ARCHIVE_KIND,
+            arrays=lambda name: name == "vectors" or name.startswith(_EXPANDO_PREFIX))
         source = os.fspath(fname)
         keys = metadata.get("index_to_key")
         vector_size = metadata.get("vector_size")

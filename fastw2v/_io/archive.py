@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from fastw2v._io.files import PathLike, atomic_write, require_regular_file
+from fastw2v.errors import NotAModelError
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_archive", "save_archive"]
 
@@ -228,6 +229,9 @@ def load_archive(
     with open(path, "rb") as handle:
         try:
             return _load_archive(handle, name, mmap, kind, wanted)
+        except _KindError as error:
+            # gensim raises AttributeError here; NotAModelError is that and a ValueError.
+            raise NotAModelError(f"{name}: {error}") from None
         except _ArchiveError as error:
             raise ValueError(f"{name}: {error}") from None
         except Exception as error:  # noqa: BLE001
@@ -244,6 +248,14 @@ def _everything(name: str) -> bool:
 
 class _ArchiveError(Exception):
     """A problem found while validating an archive; reported as ValueError with the path."""
+
+
+class _KindError(_ArchiveError):
+    """The archive holds another kind of object than the caller loads."""
+
+    def __init__(self, found: Any, wanted: str) -> None:
+        hint = f": load it with {found}.load()" if found in ("Word2Vec", "KeyedVectors") else ""
+        super().__init__(f"holds {found!r}, not {wanted!r}{hint}")
 
 
 def _load_archive(
@@ -266,7 +278,7 @@ def _load_archive(
             _check_member_sizes(info)
         metadata = _read_metadata(archive, archive.getinfo(_METADATA_MEMBER), file_size)
         if kind is not None and metadata.get("kind") != kind:
-            raise _ArchiveError(f"holds {metadata.get('kind')!r}, not {kind!r}")
+            raise _KindError(metadata.get("kind"), kind)
         to_read = _declared_members(members, metadata.pop(_DECLARED_SIZES_KEY, None), wanted)
         arrays: dict[str, np.ndarray] = {}
         for array_name, info in to_read.items():
