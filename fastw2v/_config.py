@@ -65,13 +65,14 @@ class Parameter:
             raise ValueError(f"{name} must be {self._bounds()}, got {value}")
         return value
 
-    def parse(self, text: str) -> Any:
-        """Convert and check a command-line string (for argparse's ``type=``)."""
+    def parse(self, text: str, name: Optional[str] = None) -> Any:
+        """Convert and check a command-line string (for argparse's ``type=``); errors call the
+        value `name` (an option's flag, say) when given."""
         try:
             value: Any = float(text) if self.kind == FLOAT else int(text, 10)
         except ValueError:
             raise ValueError(f"{text!r} is not a valid {self.kind}") from None
-        return self.check(value)
+        return self.check(value, name=name)
 
     def _bounds(self) -> str:
         if self.kind == FLOAT:

@@ -146,51 +146,52 @@ def _add_train(commands: Any) -> None:
     )
     architecture.add_argument("--sg", dest="sg", action="store_const", const=1, help="skip-gram")
     parser.set_defaults(sg=0)
-    parser.add_argument("--size", type=int, default=100, help="vector dimension (default 100)")
-    parser.add_argument(
-        "--window", type=int, default=5, help="maximum context distance (default 5)"
-    )
-    parser.add_argument(
-        "--negative",
-        type=int,
-        help=(
-            "noise words per target (default 5, or 0 with --hs or --softmax; give both to "
-            "combine)"
-        ),
-    )
+    _parameter_option(parser, "--size", "vector_size")
+    _parameter_option(parser, "--window", "window")
+    _parameter_option(parser, "--negative", "negative", default=None,
+                      help="noise words per target (default 5, or 0 with --hs or --softmax; "
+                      "give both to combine)")
     parser.add_argument(
         "--hs", action="store_true", help="hierarchical softmax instead of negative sampling"
     )
     parser.add_argument(
         "--softmax", action="store_true", help="full softmax instead of negative sampling"
     )
-    parser.add_argument(
-        "--sample",
-        type=float,
-        default=1e-3,
-        help="down-sampling threshold for frequent words, 0 to keep all (default 1e-3)",
-    )
-    parser.add_argument(
-        "--min-count", type=int, default=5, help="ignore words rarer than this (default 5)"
-    )
-    parser.add_argument("--iter", type=int, default=5, help="training epochs (default 5)")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="worker threads (default: the number of CPUs)",
-    )
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        help="initial learning rate (default 0.05 for CBOW, 0.025 for skip-gram)",
-    )
+    _parameter_option(parser, "--sample", "sample")
+    _parameter_option(parser, "--min-count", "min_count")
+    _parameter_option(parser, "--iter", "epochs")
+    _parameter_option(parser, "--threads", "workers", default=os.cpu_count() or 1,
+                      help="worker threads (default: the number of CPUs)")
+    _parameter_option(parser, "--alpha", "alpha", default=None,
+                      help="initial learning rate (default 0.05 for CBOW, 0.025 for skip-gram)")
     parser.add_argument(
         "--binary", action="store_true", help="write the binary word2vec format instead of text"
     )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    _parameter_option(parser, "--seed", "seed")
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     parser.set_defaults(run=_run_train)
+
+
+def _parameter_option(parser: argparse.ArgumentParser, flag: str, name: str,
+                      **overrides: Any) -> None:
+    """An option for the training parameter `name`, converted, checked and described as
+    `fastw2v._config` declares it."""
+    from fastw2v._config import PARAMETERS
+
+    parameter = PARAMETERS[name]
+
+    def convert(text: str) -> Any:
+        try:
+            return parameter.parse(text, name=flag)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = parameter.kind
+    settings = {"dest": name, "type": convert, "default": parameter.default,
+                "metavar": flag.lstrip("-").upper().replace("-", "_"),
+                "help": f"{parameter.doc} (default {parameter.default:g})"}
+    settings.update(overrides)
+    parser.add_argument(flag, **settings)
 
 
 def _add_vectors_argument(parser: argparse.ArgumentParser) -> None:
@@ -263,13 +264,9 @@ def _add_demo(commands: Any) -> None:
             "2 cores."
         ),
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="worker threads (default: the number of CPUs)",
-    )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    _parameter_option(parser, "--workers", "workers", default=os.cpu_count() or 1,
+                      help="worker threads (default: the number of CPUs)")
+    _parameter_option(parser, "--seed", "seed")
     parser.set_defaults(run=_run_demo)
 
 
@@ -285,27 +282,16 @@ def _run_train(args: argparse.Namespace) -> None:
     if output.exists() and os.path.samefile(output, corpus):
         raise CommandError(f"{output}: the output file is the corpus; the vectors would replace it")
 
-    if args.negative is not None:
-        negative = args.negative
-    else:
-        negative = 0 if args.hs or args.softmax else 5
-    if args.alpha is not None:
-        alpha = args.alpha
-    else:
-        alpha = 0.025 if args.sg else 0.05
+    if args.negative is None:
+        args.negative = 0 if args.hs or args.softmax else 5
+    if args.alpha is None:
+        args.alpha = 0.025 if args.sg else 0.05
+    names = ("sg", "vector_size", "window", "negative", "sample", "min_count", "epochs",
+             "workers", "alpha", "seed")
     model = Word2Vec(
-        sg=args.sg,
-        vector_size=args.size,
-        window=args.window,
-        negative=negative,
+        **{name: getattr(args, name) for name in names},
         hs=int(args.hs),
         softmax=int(args.softmax),
-        sample=args.sample,
-        min_count=args.min_count,
-        epochs=args.iter,
-        workers=args.threads,
-        alpha=alpha,
-        seed=args.seed,
         progress=False if args.no_progress else None,
     )
     # The corpus_file reader splits a file by byte ranges, which a compressed stream does not have.
