@@ -31,6 +31,7 @@ from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport sgemm, sgemv, sger, sscal
 
 from fastw2v._sampling cimport AliasEntry, draw_alias, next_random, random_below
+from fastw2v._tokenize cimport MAX_SENTENCE_LENGTH
 
 cnp.import_array()
 
@@ -655,11 +656,6 @@ cdef size_t _layout(Worker *w, const Model *m, char *base) noexcept nogil:
     return <size_t>(cursor - base)
 
 
-# Sentence buffer a worker starts with; it grows for longer sentences.
-cdef enum:
-    INITIAL_SENTENCE_CAPACITY = 10000
-
-
 cdef class WorkerState:
     """One worker's random generator, scratch buffers and loss accumulator."""
 
@@ -671,10 +667,11 @@ cdef class WorkerState:
         size = _layout(&self.state, m, NULL)
         # calloc: buffers an objective never writes hold zeros, not garbage.
         self._block = calloc(size + 64, 1)
-        self.state.sentence = <int32_t *>malloc(INITIAL_SENTENCE_CAPACITY * sizeof(int32_t))
+        self.state.sentence = <int32_t *>malloc(MAX_SENTENCE_LENGTH * sizeof(int32_t))
         if self._block == NULL or self.state.sentence == NULL:
             raise MemoryError("cannot allocate worker buffers")
-        self.state.sentence_capacity = INITIAL_SENTENCE_CAPACITY
+        # Room for the longest sentence a corpus file gives; it grows for longer lists.
+        self.state.sentence_capacity = MAX_SENTENCE_LENGTH
         _layout(&self.state, m, <char *>((<size_t>self._block + 63) & ~(<size_t>63)))
 
     def __dealloc__(self):

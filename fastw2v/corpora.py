@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Union
 
+from fastw2v._corpus import MAX_SENTENCE_LENGTH
 from fastw2v._io import is_compressed, open_for_reading
 
 __all__ = [
@@ -39,9 +40,6 @@ __all__ = [
     "Text8Corpus",
     "simple_tokenize",
 ]
-
-#: Default longest sentence, in tokens; longer lines are cut into consecutive pieces of this size.
-MAX_SENTENCE_LENGTH = 10000
 
 # Text8 is a single ~100 MB line, so it is read in pieces of this many bytes.
 _TEXT8_CHUNK_BYTES = 8192
