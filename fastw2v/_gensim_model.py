@@ -42,6 +42,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BZIP2_MAGIC = b"BZh"
 _PROTOCOLS = range(2, 6)
 _MMAP_MODES = (None, "r", "r+", "c")
+_KEY_TYPES = {str, int, type(None)}
 # Separately stored arrays fastw2v uses; the others gensim may store apart (norms, cum_table,
 # ...) are recomputed, so their files are never opened.
 _WANTED_ARRAYS = frozenset(
@@ -434,6 +435,8 @@ class GensimModelData:
         Dimensionality of the vectors.
     index_to_key : list
         Keys in row order (str, int, or None for a slot gensim allocated but never filled).
+    key_to_index : dict
+        Row of each key.
     vectors : numpy.ndarray
         ``(len(index_to_key), vector_size)`` floating point array; a read-only or copy-on-write
         memory map when it was stored separately and read with `mmap`.
@@ -460,6 +463,7 @@ class GensimModelData:
     gensim_class: str
     vector_size: int
     index_to_key: list = field(repr=False)
+    key_to_index: dict = field(repr=False)
     vectors: np.ndarray = field(repr=False)
     counts: Optional[np.ndarray] = field(default=None, repr=False)
     expandos: dict = field(default_factory=dict, repr=False)
@@ -615,6 +619,46 @@ def read_gensim_model(
     return _guarded(source, _model_of, root, source, mmap)
 
 
+def keyed_vectors_from(data: GensimModelData) -> KeyedVectors:
+    """A :class:`fastw2v.KeyedVectors` holding the vectors of `data`, counts as ``"count"``.
+
+    The vectors are used as they are (a memory map stays one).
+
+    Parameters
+    ----------
+    data : GensimModelData
+        From :func:`read_gensim_model`.
+
+    Returns
+    -------
+    fastw2v.KeyedVectors
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = GensimModelData("KeyedVectors", "gensim.models.keyedvectors.KeyedVectors", 2,
+    ...                        ["a", "b"], {"a": 0, "b": 1}, np.eye(2, dtype=np.float32),
+    ...                        counts=np.array([5, 3]))
+    >>> kv = keyed_vectors_from(data)
+    >>> kv["b"].tolist(), int(kv.get_vecattr("a", "count"))
+    ([0.0, 1.0], 5)
+    """
+    from fastw2v.keyedvectors import KeyedVectors
+
+    kv = KeyedVectors(data.vector_size, dtype=data.vectors.dtype)
+    kv.index_to_key = list(data.index_to_key)
+    kv.key_to_index = dict(data.key_to_index)
+    kv.vectors = data.vectors
+    kv.next_index = len(kv.index_to_key)
+    kv.norms = None
+    kv.expandos = {} if data.counts is None else {"count": data.counts}
+    return kv
+
+
+# ------------------------------------------------------------------------------------------
+# Reading
+
+
 def _guarded(source: str, step: Callable[..., Any], *args: Any) -> Any:
     """Run `step`, turning every failure into a GensimModelError naming `source`."""
     try:
@@ -638,45 +682,6 @@ def _model_of(root: Any, source: str, mmap: Optional[str]) -> GensimModelData:
         )
     _read_separate_arrays(root, source, mmap)
     return _model_data(root)
-
-
-def keyed_vectors_from(data: GensimModelData) -> KeyedVectors:
-    """A :class:`fastw2v.KeyedVectors` holding the vectors of `data`, counts as ``"count"``.
-
-    The vectors are used as they are (a memory map stays one).
-
-    Parameters
-    ----------
-    data : GensimModelData
-        From :func:`read_gensim_model`.
-
-    Returns
-    -------
-    fastw2v.KeyedVectors
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> data = GensimModelData("KeyedVectors", "gensim.models.keyedvectors.KeyedVectors", 2,
-    ...                        ["a", "b"], np.eye(2, dtype=np.float32), counts=np.array([5, 3]))
-    >>> kv = keyed_vectors_from(data)
-    >>> kv["b"].tolist(), int(kv.get_vecattr("a", "count"))
-    ([0.0, 1.0], 5)
-    """
-    from fastw2v.keyedvectors import KeyedVectors
-
-    kv = KeyedVectors(data.vector_size, dtype=data.vectors.dtype)
-    kv.index_to_key = list(data.index_to_key)
-    kv.key_to_index = {key: row for row, key in enumerate(kv.index_to_key) if key is not None}
-    kv.vectors = data.vectors
-    kv.next_index = len(kv.index_to_key)
-    kv.norms = None
-    kv.expandos = {} if data.counts is None else {"count": data.counts}
-    return kv
-
-
-# ------------------------------------------------------------------------------------------
-# Reading
 
 
 def _open_decompressed(source: str) -> BinaryIO:
@@ -721,7 +726,7 @@ def _read_separate_arrays(root: _GensimObject, source: str, mmap: Optional[str])
 
     def visit(holder: _GensimObject, prefix: str, depth: int) -> None:
         if id(holder) in visited or depth > _MAX_NESTING:
-            raise _Malformed("the separately stored arrays are nested in a loop")
+            raise _Malformed("the separately stored arrays are nested too deeply or in a loop")
         visited.add(id(holder))
         state = holder.state
         for attribute in _attribute_names(state, "__recursive_saveloads"):
@@ -901,9 +906,7 @@ def _vectors_data(state: dict, where: str) -> dict:
         if name in state:
             keys = state[name]
             break
-    if not isinstance(keys, list) or not all(
-        key is None or type(key) in (str, int) for key in keys
-    ):
+    if not isinstance(keys, list) or not set(map(type, keys)) <= _KEY_TYPES:
         raise _Malformed(f"{where} has no list of str or int keys (index_to_key)")
     vectors = _plain(state.get("vectors", state.get("syn0")))
     if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind != "f":
@@ -915,11 +918,15 @@ def _vectors_data(state: dict, where: str) -> dict:
         raise _Malformed(
             f"{where} says vector_size={vector_size!r} but its vectors have {vectors.shape[1]}"
         )
-    present = [key for key in keys if key is not None]
-    if len(set(present)) != len(present):
+    key_to_index = dict(zip(keys, range(len(keys))))
+    unfilled = keys.count(None)  # slots gensim allocated and never filled
+    if unfilled:
+        del key_to_index[None]
+    if len(key_to_index) != len(keys) - unfilled:
         raise _Malformed(f"{where} repeats a key")
     if "key_to_index" in state:
-        _check_key_to_index(state["key_to_index"], keys, where)
+        if state["key_to_index"] != key_to_index:
+            raise _Malformed(f"{where}: key_to_index does not match index_to_key")
         expandos = _expandos(state.get("expandos", {}), len(keys), where)
     elif "vocab" in state:
         expandos = _expandos_of_vocab(state["vocab"], keys, where)
@@ -933,18 +940,11 @@ def _vectors_data(state: dict, where: str) -> dict:
     return {
         "vector_size": vector_size,
         "index_to_key": keys,
+        "key_to_index": key_to_index,
         "vectors": vectors,
         "counts": counts,
         "expandos": expandos,
     }
-
-
-def _check_key_to_index(key_to_index: Any, keys: list, where: str) -> None:
-    present = sum(key is not None for key in keys)
-    if not isinstance(key_to_index, dict) or len(key_to_index) != present or any(
-        key is not None and key_to_index.get(key) != row for row, key in enumerate(keys)
-    ):
-        raise _Malformed(f"{where}: key_to_index does not match index_to_key")
 
 
 def _expandos(expandos: Any, rows: int, where: str) -> dict:

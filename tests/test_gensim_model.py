@@ -206,6 +206,32 @@ def test_keyed_vectors_without_counts(gensim, tmp_path):
     assert_same_vectors(data, wv)
 
 
+def test_keyed_vectors_with_unfilled_slots(gensim, tmp_path):
+    from gensim.models import KeyedVectors as GensimKeyedVectors
+
+    wv = GensimKeyedVectors(2, count=3)  # three rows allocated, one filled
+    wv.add_vector("only", np.ones(2, dtype=np.float32))
+    path = str(tmp_path / "slots.kv")
+    wv.save(path)
+    data = read_gensim_model(path)
+    assert data.index_to_key == ["only", None, None] and data.key_to_index == {"only": 0}
+    assert_same_vectors(data, wv)
+    kv = keyed_vectors_from(data)
+    assert len(kv) == 3 and kv["only"].tolist() == [1.0, 1.0]
+
+
+def test_model_with_a_generator_for_random(gensim, tmp_path):
+    # gensim 4 gives a model re-saved after loading an old one a numpy Generator.
+    from gensim.models import Word2Vec
+
+    model = Word2Vec(SENTENCES, vector_size=4, min_count=1, epochs=1, workers=1, seed=3)
+    model.random = np.random.default_rng(3)
+    path = str(tmp_path / "generator.model")
+    model.save(path)
+    assert b"__generator_ctor" in (tmp_path / "generator.model").read_bytes()
+    assert_same_word2vec(read_gensim_model(path), model)
+
+
 def test_keyed_vectors_from_answers_like_gensim(gensim, tmp_path):
     model = gensim_model(1, 0, 5)
     path = str(tmp_path / "w2v.model")
