@@ -20,6 +20,7 @@ import gzip
 import math
 import os
 import pickle
+import pickletools
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -704,7 +705,119 @@ def _unpickle(stream: BinaryIO, source: str) -> Any:
             "not a gensim model file: it does not start with a pickle of protocol 2 to 5"
         )
     stream.seek(0)
+    _check_opcodes(stream)
+    stream.seek(0)
     return _RestrictedUnpickler(stream, source).load()
+
+
+# Opcodes no gensim model contains, and which reach beyond the file: persistent ids and
+# extension codes name objects the reader would have to supply, out-of-band buffers come from
+# outside the pickle, and INST/OBJ are protocol 0/1 ways of calling a class.
+_REFUSED_OPCODES = frozenset(
+    {"PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4", "NEXT_BUFFER", "READONLY_BUFFER", "INST",
+     "OBJ"}
+)
+_LINE, _TWO_LINES, _SHORT, _COUNTED, _MEMO, _STOPS, _REFUSED = -1, -2, -3, -4, -5, -6, -7
+_MAX_LINE = 1 << 16
+_SCAN_CHUNK = 1 << 20
+
+
+def _opcode_tables() -> tuple[list, list]:
+    """Per opcode byte: its argument's size or how to find it; the widths of counted ones."""
+    sizes, counted = [_REFUSED] * 256, [None] * 256
+    widths = {
+        pickletools.TAKEN_FROM_ARGUMENT1: (1, False),
+        pickletools.TAKEN_FROM_ARGUMENT4: (4, True),
+        pickletools.TAKEN_FROM_ARGUMENT4U: (4, False),
+        pickletools.TAKEN_FROM_ARGUMENT8U: (8, False),
+    }
+    for op in pickletools.opcodes:
+        code, arg = ord(op.code), op.arg
+        if op.name in _REFUSED_OPCODES:
+            continue
+        if op.name in ("MEMOIZE", "BINPUT", "LONG_BINPUT"):
+            sizes[code] = _MEMO
+        elif op.name == "STOP":
+            sizes[code] = _STOPS
+        elif arg is None:
+            sizes[code] = 0
+        elif arg.n >= 0:
+            sizes[code] = arg.n
+        elif arg.n == pickletools.UP_TO_NEWLINE:
+            sizes[code] = _TWO_LINES if op.name == "GLOBAL" else _LINE
+        elif arg.n == pickletools.TAKEN_FROM_ARGUMENT1:
+            sizes[code] = _SHORT
+        else:
+            sizes[code], counted[code] = _COUNTED, widths[arg.n]
+    return sizes, counted
+
+
+_OPCODE_SIZES, _OPCODE_COUNTED = _opcode_tables()
+_MEMOIZE, _BINPUT, _PUT = pickle.MEMOIZE[0], pickle.BINPUT[0], pickle.PUT[0]
+
+
+def _check_opcodes(stream: BinaryIO) -> None:
+    """Walk the pickle's opcodes once before it is loaded, building nothing.
+
+    Refuses the opcodes above, and memo slots beyond those the file has filled so far: the
+    unpickler sizes its memo by the largest slot number, so one crafted number would make it
+    allocate and clear gigabytes. Everything else is left to the unpickler.
+    """
+    sizes, counted = _OPCODE_SIZES, _OPCODE_COUNTED
+    buffer, pos, offset, puts = b"", 0, 0, 0
+    while True:
+        if len(buffer) - pos < 16:  # the longest fixed argument or count is 8 bytes
+            if pos > len(buffer):  # a long string or bytes: skip it without reading it in
+                stream.seek(pos - len(buffer), os.SEEK_CUR)
+                buffer, offset, pos = b"", offset + pos, 0
+            buffer = buffer[pos:] + stream.read(_SCAN_CHUNK)
+            offset, pos = offset + pos, 0
+            if not buffer:
+                raise _Malformed("the pickle ends before its STOP opcode")
+        code = buffer[pos]
+        size = sizes[code]
+        pos += 1
+        if size >= 0:
+            pos += size
+        elif size == _SHORT:
+            pos += 1 + buffer[pos]
+        elif size == _MEMO:
+            if code != _MEMOIZE:
+                width = 1 if code == _BINPUT else 4
+                slot = int.from_bytes(buffer[pos:pos + width], "little")
+                if slot > puts:
+                    raise _Malformed(f"byte {offset + pos - 1}: memo slot {slot} out of order")
+                pos += width
+            puts += 1
+        elif size == _COUNTED:
+            width, signed = counted[code]
+            length = int.from_bytes(buffer[pos:pos + width], "little", signed=signed)
+            if length < 0:
+                raise _Malformed(f"byte {offset + pos - 1}: negative length")
+            pos += width + length
+        elif size == _STOPS:
+            return
+        elif size == _REFUSED:
+            op = pickletools.code2op.get(chr(code))
+            what = f"opcode {op.name}" if op else f"byte {code:#04x}, not an opcode,"
+            raise _Malformed(f"byte {offset + pos - 1}: {what} has no place in a gensim model")
+        else:
+            at = offset + pos - 1
+            for _ in range(2 if size == _TWO_LINES else 1):
+                end = buffer.find(b"\n", pos)
+                while end < 0:
+                    more = stream.read(_SCAN_CHUNK) if len(buffer) - pos <= _MAX_LINE else b""
+                    if not more:
+                        raise _Malformed(f"byte {at}: unterminated or overlong text argument")
+                    buffer = buffer[pos:] + more
+                    offset, pos = offset + pos, 0
+                    end = buffer.find(b"\n", pos)
+                if code == _PUT:
+                    slot = buffer[pos:end]
+                    if not slot.isdigit() or int(slot) > puts:
+                        raise _Malformed(f"byte {at}: memo slot {slot!r} out of order")
+                    puts += 1
+                pos = end + 1
 
 
 def _attribute_names(state: dict, listing: str) -> list[str]:
