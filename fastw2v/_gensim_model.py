@@ -5,9 +5,12 @@ runs whatever the file asks for. Here the pickle is read by an unpickler that kn
 of names (:data:`_ALLOWED`): the gensim classes a Word2Vec or KeyedVectors model is made of, and
 the few numpy and standard-library constructors such a file needs. Each maps to a stand-in that
 only collects data; no gensim or numpy code runs on the file's behalf, and any other name is
-refused with a :class:`GensimModelError` naming it. Arrays gensim stored next to the model file
-(``model.wv.vectors.npy`` and the like) are read with ``numpy.load(..., allow_pickle=False)``,
-only for the names the pickle lists as stored apart, and only from the model's own folder.
+refused with a :class:`GensimModelError` naming it. Before that, one pass over the pickle's
+opcodes refuses those that reach outside the file and memo numbers that would make the
+unpickler allocate far more memory than the file could fill. Arrays gensim stored next to the
+model file (``model.wv.vectors.npy`` and the like) are read with
+``numpy.load(..., allow_pickle=False)``, only for the names the pickle lists as stored apart,
+and only from the model's own folder.
 
 The result is a :class:`GensimModelData` of plain Python and numpy values, which
 :func:`keyed_vectors_from` turns into a :class:`fastw2v.KeyedVectors`.

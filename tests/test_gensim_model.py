@@ -541,7 +541,7 @@ def test_inconsistent_files_are_refused(fake_gensim, tmp_path):
         read_gensim_model(tmp_path / "list.model")
     good = pickle.dumps(gensim3_model(fake_gensim)[0], 4)
     (tmp_path / "cut.model").write_bytes(good[: len(good) // 2])
-    with pytest.raises(ValueError, match=r"cut\.model: not a readable gensim model"):
+    with pytest.raises(ValueError, match=r"cut\.model: the pickle ends before its STOP opcode"):
         read_gensim_model(tmp_path / "cut.model")
     (tmp_path / "text.model").write_bytes(b"3 2\nx 1 2\n")
     with pytest.raises(ValueError, match="does not start with a pickle of protocol 2 to 5"):
@@ -685,6 +685,26 @@ def test_globals_off_the_list_are_refused(tmp_path, module, name):
     path = tmp_path / "bad.model"
     path.write_bytes(stack_global_call(module, name, "x"))
     with pytest.raises(ValueError, match=f"refusing to load {re.escape(module + '.' + name)}:"):
+        read_gensim_model(path)
+
+
+@pytest.mark.parametrize("body, problem", [
+    # A memo slot far beyond those filled would make the unpickler allocate and clear a memo
+    # that large (here 1 GiB; a real attack would ask for more).
+    (b"]r\x00\x00\x00\x04.", "memo slot 67108864 out of order"),
+    (b"]p67108864\n.", "memo slot b'67108864' out of order"),
+    (b"Pid\n.", "opcode PERSID has no place"),
+    (b"K\x01Q.", "opcode BINPERSID has no place"),
+    (b"\x82\x01.", "opcode EXT1 has no place"),
+    (b"\x97.", "opcode NEXT_BUFFER has no place"),
+    (b"(ibuiltins\nlist\n.", "opcode INST has no place"),
+    (b"\xff.", "byte 0xff, not an opcode, has no place"),
+    (b"X\xff\xff\xff\xffabc.", "pickle ends before its STOP opcode"),
+])
+def test_opcodes_are_checked_before_loading(tmp_path, body, problem):
+    path = tmp_path / "bad.model"
+    path.write_bytes(b"\x80\x02" + body)
+    with pytest.raises(ValueError, match=re.escape(problem)):
         read_gensim_model(path)
 
 
