@@ -616,11 +616,13 @@ def array_with_payload(sentinel) -> bytes:
     return buffer.getvalue()
 
 
+SYSTEM = f"{os.system.__module__}.system"  # posix.system on Linux and macOS
+
 # name -> (payload bytes for a sentinel path and a folder, the refused global the error names,
 #          whether plain pickle needs real gensim to run it)
 MALICIOUS = {
     "os.system via __reduce__": (
-        lambda s, d: pickle.dumps(Payload(os.system, touch_command(s)), 4), "posix.system", False),
+        lambda s, d: pickle.dumps(Payload(os.system, touch_command(s)), 4), SYSTEM, False),
     "builtins.eval": (
         lambda s, d: pickle.dumps(Payload(eval, f"open({str(s)!r}, 'w').close()"), 4),
         "builtins.eval", False),
@@ -635,9 +637,9 @@ MALICIOUS = {
     "defaultdict whose factory calls os.system": (
         lambda s, d: pickle.dumps(
             collections.defaultdict(Payload(os.system, touch_command(s))), 2),
-        "posix.system", False),
+        SYSTEM, False),
     "ndarray whose object state calls os.system": (
-        lambda s, d: array_with_payload(s), "posix.system", False),
+        lambda s, d: array_with_payload(s), SYSTEM, False),
     "numpy.load of a pickled .npy": (
         lambda s, d: pickle.dumps(Payload(np.load, evil_npy(s, d), None, True), 4),
         "numpy.load", False),
