@@ -59,6 +59,10 @@ cdef struct Model:
     int n_objectives
     # Output rows indexed by the target word (negative sampling's), fetched one word ahead.
     const float *target_rows
+    # gensim's vectors_lockf: word w's input steps are scaled by lockf[w % lockf_size] (0 locks
+    # its vector); NULL when every factor is 1, so the default path does no extra work.
+    const float *lockf
+    int64_t lockf_size
     # Subsampling: keep word w when 32 random bits fall below keep_threshold[w] (2**32 = always).
     const uint64_t *keep_threshold
     # Learning-rate schedule, shared by all workers through one atomic word counter.
@@ -91,6 +95,8 @@ cdef struct Worker:
     float *output_steps
     # Scratch of the objectives that ask for it (ObjectiveTable.scratch_floats).
     float *scratch
+    # An input step scaled by a word's lock factor.
+    float *locked_step
     int32_t *context
     int32_t *sentence
     int64_t sentence_capacity

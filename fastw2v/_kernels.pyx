@@ -275,6 +275,23 @@ cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
 
 # -------------------------------------------------------------------------------- architectures
 
+cdef inline void _add_input_step(const Model *m, Worker *w, const float *step, int32_t word,
+                                 float *row) noexcept nogil:
+    """Add an input's step to its row, scaled by the word's lock factor when there are any."""
+    cdef float factor
+    cdef int k
+    if m.lockf == NULL:
+        fw_add_step(m.dim, step, row)
+        return
+    factor = m.lockf[word % m.lockf_size]
+    if factor == 1.0:
+        fw_add_step(m.dim, step, row)
+    elif factor != 0.0:
+        for k in range(m.dim):
+            w.locked_step[k] = factor * step[k]
+        fw_add_step(m.dim, w.locked_step, row)
+
+
 cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_context,
                   int32_t target, float alpha) noexcept nogil:
     """Predict `target` from the rows `context`, then add each input's step to its rows.
@@ -313,10 +330,10 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
         loss += m.objectives[k].step(m, w, &m.objectives[k], n_in, target, alpha)
     if m.sg:
         for b in range(n_in):
-            fw_add_step(dim, &w.input_grads[b * d], w.inputs[b])
+            _add_input_step(m, w, &w.input_grads[b * d], w.input_words[b], w.inputs[b])
     else:
         for j in range(n_context):
-            fw_add_step(dim, w.input_grads, &m.syn0[context[j] * d])
+            _add_input_step(m, w, w.input_grads, context[j], &m.syn0[context[j] * d])
     w.loss += loss
     w.predictions += n_in if m.sg else 1
 
@@ -420,11 +437,13 @@ cdef class Trainer:
     `config` is a checked `TrainingConfig`, of which the architecture is read (sg, cbow_mean,
     batched, window, shrink_windows). Each objective gives `step`, a capsule holding its compiled
     `ObjectiveStep`, and `kernel_table()`, a dict of its output matrix and tables; they run in
-    the order given. The arrays' types and shapes are checked here, once, so that the kernels
+    the order given. `lockf` (gensim's ``vectors_lockf``: one factor, or one per word) scales
+    each word's input steps. The arrays' types and shapes are checked here, once, so that the kernels
     can trust every index.
     """
 
-    def __init__(self, config, syn0, keep_threshold, objectives, *, bint compute_loss=False):
+    def __init__(self, config, syn0, keep_threshold, objectives, *, bint compute_loss=False,
+                 lockf=None):
         cdef cnp.ndarray s0 = _checked(syn0, np.float32, "syn0")
         cdef int k
         if s0.ndim != 2 or s0.shape[0] == 0 or s0.shape[1] == 0:
@@ -458,6 +477,17 @@ cdef class Trainer:
         for k in range(len(objectives)):
             self._add_objective(&self.model.objectives[k], objectives[k], s0)
         self.model.n_objectives = len(objectives)
+        if lockf is not None:
+            factors = np.ascontiguousarray(lockf, dtype=np.float32)
+            if factors.ndim != 1 or len(factors) not in (1, s0.shape[0]):
+                raise ValueError(f"vectors_lockf must hold 1 or {s0.shape[0]} factors (one "
+                                 f"per word), got shape {np.shape(lockf)}")
+            if not np.all(np.isfinite(factors)):
+                raise ValueError("vectors_lockf must be finite")
+            if np.any(factors != 1.0):
+                self._keep_alive.append(factors)
+                self.model.lockf = <const float *>_data(factors)
+                self.model.lockf_size = len(factors)
 
     cdef _add_objective(self, ObjectiveTable *t, objective, cnp.ndarray syn0):
         from fastw2v._sampling import ALIAS_DTYPE
@@ -649,6 +679,7 @@ cdef size_t _layout(Worker *w, const Model *m, char *base) noexcept nogil:
     w.context = <int32_t *>_carve(&cursor, inputs, sizeof(int32_t))
     w.noise_words = <int32_t *>_carve(&cursor, noise, sizeof(int32_t))
     w.scratch = <float *>_carve(&cursor, scratch, sizeof(float))
+    w.locked_step = <float *>_carve(&cursor, dim, sizeof(float))
     if FW_SGEMM_STEP:
         w.input_matrix = <float *>_carve(&cursor, inputs * dim, sizeof(float))
         w.output_matrix = <float *>_carve(&cursor, outputs * dim, sizeof(float))

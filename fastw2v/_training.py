@@ -103,8 +103,11 @@ class FileCorpus:
         self.vocab_hash = _corpus.VocabHash(index_to_key)
         self.ranges = _corpus.file_ranges(path, workers)
 
-    def run_epoch(self, trainer: _kernels.Trainer, states: list, pool: _WorkerPool) -> int:
-        for state, byte_range in zip(states, self.ranges):
+    def run_epoch(self, trainer: _kernels.Trainer, states: list, pool: _WorkerPool,
+                  seed_for: Callable[[int], int]) -> int:
+        # Job k is byte range k.
+        for job, (state, byte_range) in enumerate(zip(states, self.ranges)):
+            state.reseed(seed_for(job))
             pool.start(_corpus.train_file_range, trainer, state, self.vocab_hash, self.path,
                        *byte_range)
         pool.wait()
@@ -120,7 +123,8 @@ class IterableCorpus:
         self.key_to_index = key_to_index
         self.batch_words = batch_words
 
-    def run_epoch(self, trainer: _kernels.Trainer, states: list, pool: _WorkerPool) -> int:
+    def run_epoch(self, trainer: _kernels.Trainer, states: list, pool: _WorkerPool,
+                  seed_for: Callable[[int], int]) -> int:
         jobs: queue.Queue = queue.Queue(maxsize=2 * len(states))
         pool.jobs = jobs
         for state in states:
@@ -135,19 +139,24 @@ class IterableCorpus:
                 except queue.Full:
                     pool.report()
 
+        def job(batch: list, batch_start: int, number: int) -> tuple:
+            return (seed_for(number),
+                    *_corpus.encode_sentences(batch, self.key_to_index, batch_start))
+
         batch: list = []
-        batch_start = batch_words = 0
+        batch_start = batch_words = jobs_made = 0
         for sentence in self.sentences:
             batch.append(sentence)
             batch_words += len(sentence) if hasattr(sentence, "__len__") else 1
             if batch_words >= self.batch_words:
-                put(_corpus.encode_sentences(batch, self.key_to_index, batch_start))
+                put(job(batch, batch_start, jobs_made))
+                jobs_made += 1
                 batch_start += len(batch)
                 batch, batch_words = [], 0
             if pool.failed():
                 break
         if batch and not pool.failed():
-            put(_corpus.encode_sentences(batch, self.key_to_index, batch_start))
+            put(job(batch, batch_start, jobs_made))
         for _ in states:
             put(None)
         pool.wait()
@@ -160,7 +169,9 @@ def _consume(trainer: _kernels.Trainer, state: Any, jobs: queue.Queue, pool: _Wo
         if job is None:
             return
         if not pool.failed():
-            trainer.train_batch(state, *job)
+            seed, *arrays = job
+            state.reseed(seed)
+            trainer.train_batch(state, *arrays)
 
 
 class _WorkerPool:
@@ -274,8 +285,16 @@ class _DeferredInterrupt:
 def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
         expected_words: int, expected_sentences: Optional[int] = None, first_epoch: int = 1,
         progress: Optional[bool] = None, on_epoch_begin: Callable[[], None] = lambda: None,
-        on_epoch_end: Callable[[EpochResult], None] = lambda result: None) -> RunResult:
+        on_epoch_end: Callable[[EpochResult], None] = lambda result: None,
+        job_seed: Callable[[int, int], int] = lambda epoch, job: epoch << 32 | job
+        ) -> RunResult:
     """Train `epochs` passes over `corpus` (a FileCorpus or IterableCorpus).
+
+    Every job (a batch of sentences, or a worker's byte range of a file) draws its random
+    numbers from `job_seed(epoch, job number)`, whichever thread takes it: a run whose jobs never
+    overlap in time (one worker, or a corpus that fits in one job) gives the same vectors
+    whatever the number of workers. Jobs that do overlap share rows without locks (Hogwild),
+    so their interleaving, which the scheduler decides, changes the last bits.
 
     `expected_words` (and `expected_sentences`, when the caller knows them) are what one epoch
     should read; a different count is warned about, since the learning-rate schedule was sized
@@ -306,7 +325,8 @@ def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
                 raw_before = trainer.words_done
                 pool = _WorkerPool(trainer, report)
                 try:
-                    sentences = corpus.run_epoch(trainer, states, pool)
+                    sentences = corpus.run_epoch(
+                        trainer, states, pool, lambda job, e=epoch: job_seed(e, job))
                 except BaseException:
                     pool.stop()
                     raise

@@ -355,11 +355,16 @@ class Word2Vec:
             raise ValueError("the objectives (hs, negative, softmax) changed since the "
                              "vocabulary was built: call build_vocab() again")
         trainer = _kernels.Trainer(self.config, self.wv.vectors, self._keep_threshold,
-                                   self._objectives, compute_loss=compute_loss)
+                                   self._objectives, compute_loss=compute_loss,
+                                   lockf=getattr(self.wv, "vectors_lockf", None))
         trainer.set_schedule(start_alpha, end_alpha, total_words * epochs)
-        seeds = np.random.SeedSequence([self.seed & (2**64 - 1), self.train_count])
-        states = [_kernels.WorkerState(trainer, int(s))
-                  for s in seeds.generate_state(self.workers, dtype=np.uint64)]
+        states = [_kernels.WorkerState(trainer, 0) for _ in range(self.workers)]
+        run_entropy = [self.seed & (2**64 - 1), self.train_count]
+
+        def job_seed(epoch: int, job: int) -> int:
+            sequence = np.random.SeedSequence([*run_entropy, epoch, job])
+            return int(sequence.generate_state(1, dtype=np.uint64)[0])
+
         self.train_count += 1
         if corpus_file is not None:
             corpus: Any = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers)
@@ -387,7 +392,8 @@ class Word2Vec:
             result = _training.run(
                 trainer, states, corpus, epochs, expected_words=total_words,
                 expected_sentences=total_examples, first_epoch=self.epochs_trained + 1,
-                progress=self.progress, on_epoch_begin=epoch_begins, on_epoch_end=epoch_ends)
+                progress=self.progress, on_epoch_begin=epoch_begins, on_epoch_end=epoch_ends,
+                job_seed=job_seed)
         except KeyboardInterrupt:
             logger.warning("training interrupted after %i raw words; the model is usable",
                            trainer.words_done)

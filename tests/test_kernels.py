@@ -252,3 +252,49 @@ def test_stop_request_ends_a_batch_early():
     assert trainer.train_batch(worker, ids, np.array([5, 10], dtype=np.int64),
                                np.array([5, 5], dtype=np.int64)) == 0
     assert trainer.words_done == 0
+
+
+@pytest.mark.parametrize("objective,sg,batched,cbow_mean", CASES)
+def test_lock_factors_scale_each_input_rows_step(objective, sg, batched, cbow_mean):
+    # gensim's vectors_lockf: a word's input row moves by its factor times the unlocked step.
+    trainer, worker, arrays = make_trainer(objective, sg, batched, cbow_mean)
+    context = [1, 4, 4, 7, 8, 9] if (batched or not sg) else [4]
+    target, alpha, negatives = 2, 0.05, [5, 2, 5]
+    before = arrays["syn0"].astype(np.float64)
+    expected_syn0, expected_out, _ = reference_step(arrays, objective, sg, cbow_mean, context,
+                                                    target, alpha, negatives)
+    lockf = np.ones(VOCAB, dtype=np.float32)
+    lockf[[1, 7]] = 0.0
+    lockf[4] = 0.5
+    config = TrainingConfig(sg=sg, batched=batched, cbow_mean=cbow_mean, hs=objective == "hs",
+                            softmax=objective == "softmax",
+                            negative=3 if objective == "ns" else 0, window=3, vector_size=DIM)
+    locked = _kernels.Trainer(config, arrays["syn0"], vocab_mod.keep_thresholds(COUNTS, 0),
+                              [trainer_objective(objective, arrays)], compute_loss=True,
+                              lockf=lockf)
+    locked.predict_step(_kernels.WorkerState(locked, 1), context, target, alpha,
+                        negatives=negatives if objective == "ns" else None)
+    expected = before + lockf[:, None].astype(np.float64) * (expected_syn0 - before)
+    np.testing.assert_allclose(arrays["syn0"], expected, atol=1e-5, rtol=0)
+    out = arrays["syn1neg"] if objective == "ns" else arrays["syn1"]
+    np.testing.assert_allclose(out, expected_out, atol=1e-5, rtol=0)  # outputs never locked
+
+
+def trainer_objective(objective, arrays):
+    if objective == "ns":
+        return _objectives.NegativeSampling(
+            arrays["syn1neg"], _sampling.build_alias_table(COUNTS ** 0.75), 3)
+    if objective == "hs":
+        return _objectives.HierarchicalSoftmax(
+            arrays["syn1"], (arrays["points"], arrays["codes"], arrays["offsets"]))
+    return _objectives.FullSoftmax(arrays["syn1"])
+
+
+def test_lock_factors_are_checked():
+    trainer, worker, arrays = make_trainer("ns", sg=True)
+    config = TrainingConfig(sg=1, negative=3, vector_size=DIM)
+    keep = vocab_mod.keep_thresholds(COUNTS, 0)
+    for bad in (np.ones(VOCAB - 1), np.ones((VOCAB, 1)), np.full(VOCAB, np.nan)):
+        with pytest.raises(ValueError, match="vectors_lockf"):
+            _kernels.Trainer(config, arrays["syn0"], keep, [trainer_objective("ns", arrays)],
+                             lockf=bad)

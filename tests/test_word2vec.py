@@ -362,3 +362,32 @@ def test_progress_bar_is_drawn_on_request_and_silent_otherwise(corpus, capsys):
     Word2Vec(corpus[:500], vector_size=8, min_count=1, epochs=2, progress=False)
     Word2Vec(corpus[:500], vector_size=8, min_count=1, epochs=2)  # stderr is not a terminal
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("params", [dict(sg=1), dict(sg=0), dict(sg=1, hs=1, negative=0),
+                                    dict(sg=0, softmax=1, negative=0),
+                                    dict(sg=1, batched=False)])
+def test_locked_vectors_stay_put_in_every_kernel(corpus, params):
+    model = Word2Vec(vector_size=16, min_count=1, workers=2, epochs=1, **params)
+    model.build_vocab(corpus[:800])
+    locked = [model.wv.key_to_index[w] for w in ("g0w0", "g3w5")]
+    model.wv.vectors_lockf = np.ones(len(model.wv), dtype=np.float32)
+    model.wv.vectors_lockf[locked] = 0.0
+    before = model.wv.vectors.copy()
+    model.train(corpus[:800], total_examples=800, epochs=2)
+    np.testing.assert_array_equal(model.wv.vectors[locked], before[locked])
+    moved = np.delete(np.arange(len(model.wv)), locked)
+    assert np.all(np.any(model.wv.vectors[moved] != before[moved], axis=1))
+
+
+def test_one_job_gives_the_same_vectors_whatever_the_number_of_workers(corpus):
+    # Randomness is drawn per job, from (seed, epoch, job number), not per thread.
+    params = dict(vector_size=16, min_count=1, epochs=3, seed=7, batch_words=10**7)
+    one = Word2Vec(corpus[:500], workers=1, **params)
+    for workers in (2, 4):
+        many = Word2Vec(corpus[:500], workers=workers, **params)
+        np.testing.assert_array_equal(one.wv.vectors, many.wv.vectors)
+        np.testing.assert_array_equal(one.syn1neg, many.syn1neg)
+    several_jobs = dict(params, batch_words=500)
+    np.testing.assert_array_equal(Word2Vec(corpus[:500], workers=1, **several_jobs).wv.vectors,
+                                  Word2Vec(corpus[:500], workers=1, **several_jobs).wv.vectors)
