@@ -153,8 +153,9 @@ class _DType:
     """``numpy.dtype(name, align, copy)`` followed by its pickled state, for plain dtypes."""
 
     __slots__ = ("dtype",)
-    # The codes numpy pickles for bool, integer, float, complex and object dtypes.
-    _NAME = re.compile(r"b1|[iu][1248]|f(?:2|4|8|16)|c(?:8|16|32)|O[48]?")
+    # The codes numpy pickles for bool, integer, float, complex, object and fixed-width text
+    # dtypes (words that were numpy strings, np.str_, are pickled as U scalars).
+    _NAME = re.compile(r"b1|[iu][1248]|f(?:2|4|8|16)|c(?:8|16|32)|O[48]?|[US][1-9][0-9]{0,5}")
 
     def __init__(self, name: Any, align: Any = False, copy: Any = True) -> None:
         if not isinstance(name, str) or not self._NAME.fullmatch(name):

@@ -72,6 +72,7 @@ cdef extern from "_dense.h":
                             const float *out_weights, float alpha, float *input_grads,
                             float *scratch, float **input_rows, int want_loss) nogil
     void fw_axpy(int dim, float a, const float *x, float *y) nogil
+    float fw_dot(int dim, const float *x, const float *y) nogil
     void fw_prefetch_row(const float *row, int dim) nogil
     void fw_add_step(int dim, const float *step, float *row) nogil
     void fw_clamp_rows(size_t count, float *y) nogil
@@ -438,8 +439,8 @@ cdef class Trainer:
     batched, window, shrink_windows). Each objective gives `step`, a capsule holding its compiled
     `ObjectiveStep`, and `kernel_table()`, a dict of its output matrix and tables; they run in
     the order given. `lockf` (gensim's ``vectors_lockf``: one factor, or one per word) scales
-    each word's input steps. The arrays' types and shapes are checked here, once, so that the kernels
-    can trust every index.
+    each word's input steps. The arrays' types and shapes are checked here, once, so that the
+    kernels can trust every index.
     """
 
     def __init__(self, config, syn0, keep_threshold, objectives, *, bint compute_loss=False,
@@ -645,6 +646,84 @@ cdef class Trainer:
             predict(&self.model, &worker.state, &ctx[0], ctx.shape[0], target, alpha)
         finally:
             worker.state.fixed_negatives = NULL
+
+
+# ------------------------------------------------------------------------------------- scoring
+
+cdef double _path_log_probability(const Model *m, const ObjectiveTable *t, const float *h,
+                                  int32_t target) noexcept nogil:
+    """log p(target | h) under hierarchical softmax: the log-sigmoids along its path."""
+    cdef int64_t p
+    cdef double total = 0.0, f
+    for p in range(t.hs_offsets[target], t.hs_offsets[target + 1]):
+        f = fw_dot(m.dim, h, &t.output[<int64_t>t.hs_points[p] * m.dim])
+        total -= fw_neg_log_sigmoid(f if t.hs_codes[p] == 0 else -f)
+    return total
+
+
+cdef double _score_sentence(const Model *m, const ObjectiveTable *t, const int32_t *ids,
+                            int64_t n, float *hidden) noexcept nogil:
+    cdef int64_t i, j, start, end, count
+    cdef double total = 0.0
+    for i in range(n):
+        start = i - m.window if i >= m.window else 0
+        end = i + m.window + 1 if i + m.window + 1 < n else n
+        if m.sg:
+            for j in range(start, end):
+                if j != i:
+                    total += _path_log_probability(m, t, &m.syn0[<int64_t>ids[j] * m.dim],
+                                                   ids[i])
+            continue
+        memset(hidden, 0, m.dim * sizeof(float))
+        count = 0
+        for j in range(start, end):
+            if j != i:
+                fw_axpy(m.dim, 1.0, &m.syn0[<int64_t>ids[j] * m.dim], hidden)
+                count += 1
+        if count == 0:
+            continue
+        if m.cbow_mean:
+            for j in range(m.dim):
+                hidden[j] /= count
+        total += _path_log_probability(m, t, hidden, ids[i])
+    return total
+
+
+def score_sentences(Trainer trainer, const int32_t[::1] ids, const int64_t[::1] sentence_ends,
+                    float[::1] scores) -> None:
+    """Log-probability of each sentence under the trainer's hierarchical softmax (gensim's
+    `score`): skip-gram sums log p(centre | context word) over every pair of the full window,
+    CBOW log p(centre | window) per word. Exact log-sigmoids; no subsampling, full windows."""
+    cdef const Model *m = &trainer.model
+    cdef const ObjectiveTable *t = NULL
+    cdef Py_ssize_t s, n_sentences = sentence_ends.shape[0]
+    cdef int64_t start = 0, k
+    cdef float *hidden
+    for k in range(m.n_objectives):
+        if m.objectives[k].step == hierarchical_softmax_step:
+            t = &m.objectives[k]
+    if t == NULL:
+        raise ValueError("scoring needs the hierarchical softmax objective")
+    if scores.shape[0] != n_sentences:
+        raise ValueError("scores needs one entry per sentence")
+    if n_sentences and sentence_ends[n_sentences - 1] != ids.shape[0]:
+        raise ValueError("sentence_ends must end at len(ids)")
+    for s in range(n_sentences):
+        if sentence_ends[s] < start:
+            raise ValueError("sentence_ends must be non-decreasing")
+        start = sentence_ends[s]
+    if ids.shape[0] and (np.min(ids) < 0 or np.max(ids) >= m.vocab_size):
+        raise ValueError("word ids out of range")
+    hidden = <float *>malloc(m.dim * sizeof(float))
+    if hidden == NULL:
+        raise MemoryError("cannot allocate a scoring buffer")
+    start = 0
+    with nogil:
+        for s in range(n_sentences):
+            scores[s] = <float>_score_sentence(m, t, &ids[start], sentence_ends[s] - start,
+                                               hidden)
+            start = sentence_ends[s]
+    free(hidden)
 
 
 cdef size_t _carve(char **cursor, size_t count, size_t item_size) noexcept nogil:

@@ -1493,6 +1493,16 @@ class KeyedVectors(Gensim3Names):
         _io.save_archive(fname, metadata, arrays)
 
     @classmethod
+    def load_gensim(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> KeyedVectors:
+        """The vectors of a file saved by gensim 3 or 4's ``save()``: a KeyedVectors, or the
+        ``wv`` of a Word2Vec model. Read without running any of the pickle's code (see
+        :meth:`fastw2v.Word2Vec.load_gensim`); the per-word attributes (such as ``count``) come
+        along."""
+        from fastw2v._gensim_model import keyed_vectors_from, read_gensim_model
+
+        return keyed_vectors_from(read_gensim_model(fname, mmap=mmap))
+
+    @classmethod
     def load(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> KeyedVectors:
         """Load vectors saved by :meth:`save`; ``mmap='r'`` memory-maps them read-only.
 
@@ -1521,6 +1531,10 @@ class KeyedVectors(Gensim3Names):
         >>> KeyedVectors.load(path)
         KeyedVectors<vector_size=3, 0 keys>
         """
+        from fastw2v._gensim_model import is_gensim_pickle
+
+        if is_gensim_pickle(fname):
+            return cls.load_gensim(fname, mmap=mmap)
         metadata, arrays = _io.load_archive(
             fname, mmap=mmap, kind=_ARCHIVE_KIND,
             arrays=lambda name: name == "vectors" or name.startswith(_EXPANDO_PREFIX))

@@ -15,10 +15,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from fastw2v import _config, _kernels, _objectives, _training
+from fastw2v import _config, _corpus, _kernels, _objectives, _sampling, _training
 from fastw2v import _vocab as vocab_mod
 from fastw2v._config import PARAMETERS, TrainingConfig
-from fastw2v.errors import EmptyVocabularyError
+from fastw2v.errors import CompressedCorpusFileError, EmptyVocabularyError, NotAModelError
 from fastw2v.keyedvectors import KeyedVectors
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,18 @@ def _is_one_shot(corpus: Any) -> bool:
         return iter(corpus) is corpus
     except TypeError:
         return False
+
+
+class _class_only(classmethod):  # noqa: N801 - used as a decorator, like classmethod
+    """A classmethod that, as in gensim, cannot be called on an instance: ``model.load(path)``
+    would read as if it loaded into `model`, but returns a new model."""
+
+    def __get__(self, instance: Any, owner: Optional[type] = None) -> Any:
+        if instance is not None:
+            raise AttributeError(f"{self.__func__.__name__}() is called on the class, not on "
+                                 f"a model: model = {type(instance).__name__}."
+                                 f"{self.__func__.__name__}(path)")
+        return super().__get__(instance, owner)
 
 
 class Word2Vec:
@@ -87,10 +99,14 @@ class Word2Vec:
         self.training_loss_history: list[float] = []
         self.words_per_second = 0.0
         self.training_seconds = 0.0
+        #: gensim's names: seconds of every train() call so far, and the last learning rate.
+        self.total_train_time = 0.0
+        self.min_alpha_yet_reached = self.alpha
         self.epochs_trained = 0
         self.train_count = 0
         self.raw_vocab: Optional[dict] = None
         self._min_reduce = 1
+        self.effective_min_count = self.min_count
         self._busy = False
 
         if sentences is not None and corpus_file is not None:
@@ -165,25 +181,88 @@ class Word2Vec:
         """
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
-        corpus_file = self._check_corpus(corpus_iterable, corpus_file)
-        if corpus_file is None:
-            corpus_file = _training.line_sentence_file(corpus_iterable)
         with self._exclusive("build_vocab"):
-            start = time.perf_counter()
-            if corpus_file is not None:
-                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size)
-            else:
-                scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size)
-            logger.info("collected %i word types from a corpus of %i raw words and %i "
-                        "sentences in %.1fs", len(scan.counts), scan.total_words,
-                        scan.corpus_count, time.perf_counter() - start)
-            if scan.total_words == 0:
-                raise EmptyVocabularyError("the corpus is empty: it has no words to learn from")
+            scan = self._scan(corpus_iterable, corpus_file)
             self._prepare_vocab(scan.counts, update=update, trim_rule=trim_rule)
             self.corpus_count = scan.corpus_count
             self.corpus_total_words = scan.total_words
             self._min_reduce = scan.min_reduce
             self.raw_vocab = scan.counts if keep_raw_vocab else None
+
+    def _scan(self, corpus_iterable: Any, corpus_file: Any) -> vocab_mod.CorpusScan:
+        corpus_file = self._check_corpus(corpus_iterable, corpus_file)
+        if corpus_file is None:
+            corpus_file = _training.line_sentence_file(corpus_iterable)
+        start = time.perf_counter()
+        if corpus_file is not None:
+            scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size)
+        else:
+            scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size)
+        logger.info("collected %i word types from a corpus of %i raw words and %i sentences "
+                    "in %.1fs", len(scan.counts), scan.total_words, scan.corpus_count,
+                    time.perf_counter() - start)
+        if scan.total_words == 0:
+            raise EmptyVocabularyError("the corpus is empty: it has no words to learn from")
+        return scan
+
+    def scan_vocab(self, corpus_iterable: Optional[Iterable] = None,
+                   corpus_file: Optional[str | os.PathLike] = None, progress_per: int = 10000,
+                   workers: Optional[int] = None,
+                   trim_rule: vocab_mod.TrimRule = None) -> tuple[int, int]:
+        """The first half of :meth:`build_vocab`, as in gensim: count the corpus's words into
+        ``raw_vocab`` and set ``corpus_count`` and ``corpus_total_words``; returns
+        (total words, sentences). `trim_rule` applies in :meth:`prepare_vocab`."""
+        with self._exclusive("scan_vocab"):
+            scan = self._scan(corpus_iterable, corpus_file)
+            self.raw_vocab = scan.counts
+            self.corpus_count = scan.corpus_count
+            self.corpus_total_words = scan.total_words
+            self._min_reduce = scan.min_reduce
+        return scan.total_words, scan.corpus_count
+
+    def prepare_vocab(self, update: bool = False, keep_raw_vocab: bool = False,
+                      trim_rule: vocab_mod.TrimRule = None, min_count: Optional[int] = None,
+                      sample: Optional[float] = None, dry_run: bool = False) -> dict[str, int]:
+        """The second half of :meth:`build_vocab`, as in gensim: choose the vocabulary from
+        ``raw_vocab`` (`min_count`, ``max_final_vocab``, `trim_rule`; `min_count` and `sample`
+        replace the model's when given) and allocate the weights.
+
+        Returns gensim's report: ``drop_unique`` (words dropped), ``retain_total`` (their
+        occurrences kept), ``downsample_unique`` (kept words that subsampling thins),
+        ``downsample_total`` (expected occurrences left after subsampling) and
+        ``num_retained_words``. With `dry_run`, only the report is computed.
+        """
+        if self.raw_vocab is None:
+            raise RuntimeError("prepare_vocab() needs raw_vocab: call scan_vocab() first")
+        counts = self.raw_vocab
+        config = self.config.replace(
+            **{k: v for k, v in (("min_count", min_count), ("sample", sample)) if v is not None})
+        effective = vocab_mod.effective_min_count(counts, config.min_count,
+                                                  config.max_final_vocab)
+        retained = [w for w in counts
+                    if vocab_mod.keep_vocab_item(w, counts[w], effective, trim_rule)]
+        retained_counts = np.array([counts[w] for w in retained], dtype=np.int64)
+        if update and len(self.wv):
+            known = self.wv.key_to_index
+            merged = np.array([counts[w] + (int(self.wv.expandos["count"][known[w]])
+                                            if w in known else 0) for w in retained])
+        else:
+            merged = retained_counts
+        keep = vocab_mod.keep_probability(vocab_mod.keep_thresholds(merged, config.sample))
+        report = {"drop_unique": len(counts) - len(retained),
+                  "retain_total": int(retained_counts.sum()),
+                  "downsample_unique": int(np.sum(keep < 1.0)),
+                  "downsample_total": int(np.sum(keep * merged)),
+                  "num_retained_words": len(retained)}
+        if dry_run:
+            return report
+        with self._exclusive("prepare_vocab"):
+            self.config = config
+            self.effective_min_count = effective
+            self._prepare_vocab(counts, update=update, trim_rule=trim_rule)
+            if not keep_raw_vocab:
+                self.raw_vocab = None
+        return report
 
     def build_vocab_from_freq(self, word_freq: dict, keep_raw_vocab: bool = False,
                               corpus_count: Optional[int] = None,
@@ -206,6 +285,7 @@ class Word2Vec:
 
     def _prepare_vocab(self, counts: dict, update: bool, trim_rule: vocab_mod.TrimRule) -> None:
         min_count = vocab_mod.effective_min_count(counts, self.min_count, self.max_final_vocab)
+        self.effective_min_count = min_count
         if update:
             if not len(self.wv):
                 raise RuntimeError("build_vocab(update=True) needs an existing vocabulary: "
@@ -280,6 +360,14 @@ class Word2Vec:
                 raise ValueError(f"corpus_file {path!r} is not a regular file")
             if not os.access(path, os.R_OK):
                 raise PermissionError(f"corpus_file {path!r} is not readable")
+            from fastw2v._io import is_compressed
+
+            with open(path, "rb") as head:
+                magic = head.read(6)
+            if is_compressed(path) or magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+                raise CompressedCorpusFileError(
+                    f"corpus_file {path!r} is compressed: the parallel reader needs a plain text "
+                    "file; decompress it, or give LineSentence(path) as the corpus")
             return path
         if isinstance(corpus_iterable, (str, bytes)):
             raise TypeError("corpus_iterable is a string: give an iterable of token lists, or "
@@ -400,6 +488,8 @@ class Word2Vec:
             raise
         finally:
             self.training_seconds = time.perf_counter() - start
+            self.total_train_time += self.training_seconds
+            self.min_alpha_yet_reached = trainer.alpha
             self.words_per_second = trainer.words_done / max(self.training_seconds, 1e-9)
             self.wv.norms = None
         for callback in callbacks:
@@ -407,6 +497,131 @@ class Word2Vec:
         logger.info("training on %i raw words took %.1fs, %.0f raw words/s", result.raw_words,
                     self.training_seconds, self.words_per_second)
         return result.effective_words, result.raw_words
+
+    def score(self, sentences: Iterable, total_sentences: int = int(1e6), chunksize: int = 100,
+              queue_factor: int = 2, report_delay: float = 1) -> np.ndarray:
+        """Log-probability of each sentence under the model, as gensim's ``score`` (Taddy,
+        "Document Classification by Inversion of Distributed Language Representations").
+
+        Needs hierarchical softmax (``hs=1``). Skip-gram sums log p(word | context word) over
+        every pair of each full window, CBOW log p(word | its window). Unknown words are left
+        out; at most `total_sentences` sentences are scored. Computed without the GIL, in
+        chunks of `chunksize` sentences on ``workers`` threads. Differs from gensim on purpose:
+        the log-sigmoids are exact rather than read from a table, and the nodes gensim skips
+        (|score| >= 6) count.
+
+        Returns
+        -------
+        numpy.ndarray of float32, one score per sentence scored.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not self.hs:
+            raise RuntimeError("score() needs hierarchical softmax: train the model with hs=1")
+        if not len(self.wv):
+            raise RuntimeError("score() needs a trained model: call build_vocab() and train()")
+        chunksize = _config.check("chunksize", chunksize, like="batch_words")
+        total_sentences = _config.check("total_sentences", total_sentences, like="batch_words")
+        objectives = [o for o in self._objectives
+                      if isinstance(o, _objectives.HierarchicalSoftmax)]
+        trainer = _kernels.Trainer(self.config, self.wv.vectors, self._keep_threshold,
+                                   objectives)
+        chunks: list[list] = [[]]
+        taken = 0
+        for sentence in sentences:
+            if taken == total_sentences:
+                logger.warning("scored the first %i sentences (set total_sentences higher to "
+                               "score more)", total_sentences)
+                break
+            if len(chunks[-1]) == chunksize:
+                chunks.append([])
+            chunks[-1].append(sentence)
+            taken += 1
+        scores = np.zeros(taken, dtype=np.float32)
+        key_to_index = self.wv.key_to_index
+
+        def score_chunk(number: int) -> None:
+            first = number * chunksize
+            ids, ends, _ = _corpus.encode_sentences(chunks[number], key_to_index, first)
+            _kernels.score_sentences(trainer, ids, ends, scores[first:first + len(ends)])
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            list(pool.map(score_chunk, range(len(chunks) if taken else 0)))
+        return scores
+
+    def predict_output_word(self, context_words_list: Sequence[str],
+                            topn: int = 10) -> Optional[list[tuple[str, float]]]:
+        """The `topn` likeliest centre words for these context words, as gensim's: the softmax
+        of the output weights of negative sampling against the context's mean (or sum, with
+        ``cbow_mean=0``) vector. Unknown context words are left out; None when none is known.
+        Needs negative sampling (``negative > 0``)."""
+        if not self.negative:
+            raise RuntimeError("predict_output_word() needs negative sampling: train the model "
+                               "with negative > 0")
+        topn = _config.check("topn", topn, like="batch_words")
+        indices = [self.wv.get_index(w) for w in context_words_list if w in self.wv]
+        if not indices:
+            logger.warning("none of the context words is in the vocabulary")
+            return None
+        hidden = np.sum(self.wv.vectors[indices], axis=0)
+        if self.cbow_mean:
+            hidden /= len(indices)
+        scores = self.syn1neg @ hidden
+        # Shifted by the largest score: the same probabilities, without overflow.
+        probabilities = np.exp(scores - scores.max())
+        probabilities /= probabilities.sum()
+        top = np.argsort(-probabilities, kind="stable")[:topn]
+        return [(self.wv.index_to_key[i], probabilities[i]) for i in top]
+
+    def reset_from(self, other_model: Word2Vec) -> None:
+        """Take `other_model`'s vocabulary (words, counts, corpus size) and start from fresh
+        weights, as gensim's ``reset_from``."""
+        with self._exclusive("reset_from"):
+            words = list(other_model.wv.index_to_key)
+            counts = np.array(other_model.wv.expandos["count"], dtype=np.int64)
+            self.wv = KeyedVectors(self.vector_size)
+            self.wv.index_to_key = words
+            self.wv.key_to_index = {w: i for i, w in enumerate(words)}
+            self.wv.expandos["count"] = counts
+            self._keep_threshold = vocab_mod.keep_thresholds(counts, self.sample)
+            self._objectives = _objectives.objectives_for(self.config, counts)
+            self._grow_vectors(0)
+            self.corpus_count = other_model.corpus_count
+            self.corpus_total_words = other_model.corpus_total_words
+
+    def estimate_memory(self, vocab_size: Optional[int] = None,
+                        report: Optional[dict] = None) -> dict[str, int]:
+        """Bytes this model needs for `vocab_size` words (default: its vocabulary), by part,
+        with gensim's keys: ``vocab``, ``vectors``, ``syn1neg``/``syn1``, ``total``. The figures
+        are fastw2v's own structures: per word its key, index entry, count, subsampling
+        threshold and, by objective, alias entry or Huffman path."""
+        size = len(self.wv) if vocab_size is None else _config.check(
+            "vocab_size", vocab_size, like="min_count")
+        report = dict(report or {})
+        row_bytes = size * self.vector_size * np.dtype(np.float32).itemsize
+        # A key and its dict entry (about 100 bytes in CPython), a count and a threshold.
+        per_word = 100 + 8 + 8
+        if self.negative:
+            per_word += _sampling.ALIAS_DTYPE.itemsize
+        if self.hs:
+            per_word += 8 + 5 * max(1, int(np.ceil(np.log2(max(size, 2)))))
+        report["vocab"] = size * per_word
+        report["vectors"] = row_bytes
+        for objective in _objectives.OBJECTIVES:
+            if objective.enabled(self.config):
+                report[objective.output_name] = row_bytes
+        report["total"] = sum(v for k, v in report.items() if k != "total")
+        return report
+
+    def init_sims(self, replace: bool = False) -> None:
+        """Deprecated in gensim 4 as here: the vectors' norms are computed when a query needs
+        them. Kept so that old code runs; see :meth:`KeyedVectors.init_sims`."""
+        self.wv.init_sims(replace=replace)
+
+    @property
+    def layer1_size(self) -> int:
+        """gensim's name for the size of the output weights' rows (= ``vector_size``)."""
+        return self.vector_size
 
     def get_latest_training_loss(self) -> float:
         """The summed loss of the last epoch trained with ``compute_loss=True``."""
@@ -433,9 +648,10 @@ class Word2Vec:
                   **_objectives.saved_arrays(self._objectives, self.vector_size)}
         io.save_archive(fname, metadata, arrays)
 
-    @classmethod
+    @_class_only
     def load(cls, fname: str | os.PathLike, mmap: Optional[str] = None) -> Word2Vec:
-        """Load a model written by :meth:`save`; corrupt or foreign files raise ValueError.
+        """Load a model written by :meth:`save`, or by gensim's ``save()`` (read safely, see
+        :meth:`load_gensim`); corrupt or foreign files raise ValueError.
 
         With ``mmap='r'`` (or ``'c'``, copy-on-write) the input vectors are memory-mapped from
         the file instead of read. The map is made from the file that was checked, even if
@@ -443,8 +659,11 @@ class Word2Vec:
         place (rather than replacing it, as fastw2v's saves do) makes the operating system kill
         the process with ``SIGBUS`` when it next reads a vanished page.
         """
+        from fastw2v import _gensim_model
         from fastw2v import _io as io
 
+        if _gensim_model.is_gensim_pickle(fname):
+            return cls.load_gensim(fname, mmap=mmap)
         metadata, arrays = io.load_archive(
             fname, mmap=mmap, kind=MODEL_KIND,
             arrays={"vectors", "counts", *_objectives.OUTPUT_NAMES})
@@ -480,9 +699,85 @@ class Word2Vec:
                              f"missing or malformed field {error}") from None
         return model
 
+    @_class_only
+    def load_gensim(cls, fname: str | os.PathLike, mmap: Optional[str] = None) -> Word2Vec:
+        """Load a Word2Vec model saved by gensim 3 or 4 (``model.save(fname)``, with the arrays
+        it stores beside the file), ready to train on.
+
+        The file is a pickle, but none of its code runs: a restricted reader accepts only the
+        classes such a file needs, as plain data, and refuses anything else with a ValueError.
+        The vocabulary, counts, vectors, output weights (and, with ``hs=1``, gensim's Huffman
+        tree), ``vectors_lockf`` and the training parameters carry over. Parameters fastw2v
+        does not have (``hashfxn``, ``comment``) are dropped.
+        """
+        from fastw2v import _gensim_model
+
+        data = _gensim_model.read_gensim_model(fname, mmap=mmap)
+        source = os.fspath(fname)
+        if data.kind != MODEL_KIND:
+            raise NotAModelError(f"{source}: gensim saved {data.gensim_class} there, not a "
+                                 "Word2Vec model: load it with KeyedVectors.load_gensim()")
+        saved = {name: getattr(data, name) for name in PARAMETERS
+                 if PARAMETERS[name].saved and getattr(data, name, None) is not None}
+        try:
+            config = TrainingConfig.from_saved(saved)
+        except ValueError as error:
+            raise ValueError(f"{source}: the gensim model's parameters do not fit fastw2v: "
+                             f"{error}") from None
+        model = cls(**config.as_dict())
+        wv = _gensim_model.keyed_vectors_from(data)
+        counts = (np.asarray(data.counts, dtype=np.int64) if data.counts is not None
+                  else np.ones(len(wv), dtype=np.int64))
+        model.wv.index_to_key = wv.index_to_key
+        model.wv.key_to_index = wv.key_to_index
+        model.wv.vectors = (np.ascontiguousarray(wv.vectors, dtype=np.float32) if mmap is None
+                            else wv.vectors)
+        model.wv.expandos["count"] = counts
+        lockf = data.vectors_lockf
+        if lockf is not None and np.any(np.asarray(lockf) != 1.0):
+            model.wv.vectors_lockf = np.asarray(lockf, dtype=np.float32)
+        arrays = {name: np.zeros((0, model.vector_size), np.float32)
+                  for name in _objectives.OUTPUT_NAMES}
+        arrays.update({name: value for name, value in
+                       (("syn1neg", data.syn1neg), ("syn1", data.syn1)) if value is not None})
+        try:
+            model._objectives = _objectives.restore(config, counts, arrays)
+        except (KeyError, ValueError):
+            raise ValueError(f"{source}: the gensim model's output weights do not match its "
+                             "vocabulary") from None
+        paths = _huffman_paths_of(data.expandos, len(counts))
+        for objective in model._objectives:
+            if isinstance(objective, _objectives.HierarchicalSoftmax) and paths is not None:
+                # The inner nodes' rows of syn1 belong to gensim's tree: keep training on it.
+                objective.paths = paths
+        model._keep_threshold = vocab_mod.keep_thresholds(counts, config.sample)
+        model.corpus_count = int(data.corpus_count or 0)
+        model.corpus_total_words = int(data.corpus_total_words or 0)
+        model.train_count = int(data.train_count or 0)
+        model.running_training_loss = float(data.running_training_loss or 0.0)
+        return model
+
     def __str__(self) -> str:
         return (f"Word2Vec<vocab={len(self.wv)}, vector_size={self.vector_size}, "
                 f"alpha={self.alpha}>")
+
+
+def _huffman_paths_of(expandos: dict, size: int
+                      ) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """gensim's per-word Huffman codes and points, flattened as the kernels read them."""
+    codes, points = expandos.get("code"), expandos.get("point")
+    if codes is None or points is None or len(codes) != size or len(points) != size:
+        return None
+    lengths = np.array([len(c) for c in codes], dtype=np.int64)
+    if any(len(p) != n for p, n in zip(points, lengths)) or not lengths.all():
+        return None
+    offsets = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat_points = np.concatenate([np.asarray(p, dtype=np.int64) for p in points])
+    if flat_points.min() < 0 or flat_points.max() >= size:
+        return None
+    return (flat_points.astype(np.int32),
+            np.concatenate([np.asarray(c, dtype=np.uint8) for c in codes]), offsets)
 
 
 def _config_property(name: str) -> property:
