@@ -410,7 +410,7 @@ def _label_points(axes: Any, coordinates: np.ndarray, labels: Sequence[str],
     for index, (word, (x, y)) in enumerate(zip(labels, anchors)):
         width = 0.6 * _LABEL_SIZE * len(word) * (1.1 if word in bold else 1.0)
         height = float(_LABEL_SIZE)
-        best: tuple[float, Any] = (np.inf, _LABEL_SPOTS[0])
+        best: Optional[tuple[float, tuple[int, int, str, str], np.ndarray]] = None
         for spot in _LABEL_SPOTS:
             dx, dy, horizontal, vertical = spot
             left = x + dx if horizontal == "left" else x + dx - width
@@ -418,10 +418,11 @@ def _label_points(axes: Any, coordinates: np.ndarray, labels: Sequence[str],
             box = np.array([left, bottom, left + width, bottom + height])
             others = np.delete(markers, index, axis=0)
             covered = _overlap(box, np.array(taken)) + _overlap(box, others)
-            if covered < best[0]:
+            if best is None or covered < best[0]:
                 best = (covered, spot, box)
             if covered == 0:
                 break
+        assert best is not None
         _, (dx, dy, horizontal, vertical), box = best
         taken.append(box)
         axes.annotate(word, coordinates[index], xytext=(dx, dy), textcoords="offset points",

@@ -135,11 +135,11 @@ def write_projector(
     with atomic_write(vectors_path, "w") as vectors_out, \
             atomic_write(metadata_path, "w") as metadata_out:
         np.savetxt(vectors_out, vectors[order], fmt=f"%.{digits}g", delimiter="\t")
+        labels = [projector_label(keys[index]) for index in order.tolist()]
         if counts is None:
-            metadata_out.writelines(f"{projector_label(keys[index])}\n" for index in order)
+            metadata_out.write("".join(f"{label}\n" for label in labels))
         else:
             metadata_out.write("word\tcount\n")
-            metadata_out.writelines(
-                f"{projector_label(keys[index])}\t{int(counts[index])}\n" for index in order
-            )
+            metadata_out.write("".join(f"{label}\t{int(count)}\n"
+                                       for label, count in zip(labels, counts[order])))
     return vectors_path, metadata_path
