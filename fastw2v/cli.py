@@ -1,17 +1,22 @@
 """The ``fastw2v`` command: train, query and evaluate word vectors from the shell.
 
 Option names follow the original word2vec.c tool where it has one (``--size``, ``--iter``,
-``--min-count``, ``--threads``...), so its users can keep their habits.
+``--min-count``, ``--threads``...), so its users can keep their habits; word2vec.c's own command
+line (``fastw2v -train text8 -output vec.bin -size 200 ...``: single-dash options, 0/1 switches,
+its defaults) runs too, with only the program's name changed.
 
 Examples
 --------
 .. code-block:: console
 
-    $ fastw2v train corpus.txt -o vectors.bin --sg --binary
+    $ fastw2v train corpus.txt -o vectors.bin --sg --binary --plot-loss loss.png
     $ fastw2v similar vectors.bin king queen
     $ fastw2v analogy vectors.bin man king woman
     $ fastw2v eval vectors.bin
+    $ fastw2v plot vectors.bin king queen man woman --topn 5 -o map.png
+    $ fastw2v export-projector vectors.bin projector/
     $ fastw2v demo
+    $ fastw2v -train corpus.txt -output vectors.bin -cbow 0 -size 200 -binary 1 -iter 15
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from fastw2v import KeyedVectors, Word2Vec
 
 # The demo corpus ships compressed; a module attribute so that tests can point it elsewhere.
@@ -45,6 +53,35 @@ DEMO_ANALOGIES = (
 
 # Bounds the sniffing read on a binary file, whose first "line" ends at a random newline byte.
 _SNIFF_LIMIT = 1 << 20
+
+# Where `fastw2v demo` saves its word map unless told otherwise: the current directory.
+DEMO_MAP = "fastw2v-demo-map.png"
+
+# word2vec.c's options (its version 0.1c, the last), in the order of its usage text: the
+# Word2Vec parameter each sets (None: the command handles it), word2vec.c's default, and what
+# it does. Values of parameters are converted and checked as the parameters declare.
+WORD2VEC_C_OPTIONS: dict[str, tuple[Optional[str], Any, str]] = {
+    "-train": (None, None, "<file>: the text to train on"),
+    "-output": (None, None, "<file>: where the vectors (or the word classes) go"),
+    "-size": ("vector_size", 100, "<int>: dimension of the vectors"),
+    "-window": ("window", 5, "<int>: largest distance to a context word"),
+    "-sample": ("sample", 1e-3, "<float>: subsampling threshold (0: off)"),
+    "-hs": ("hs", 0, "<int>: 1 adds hierarchical softmax"),
+    "-negative": ("negative", 5, "<int>: noise words per prediction (0: none)"),
+    "-threads": ("workers", 12, "<int>: training threads"),
+    "-iter": ("epochs", 5, "<int>: passes over the text"),
+    "-min-count": ("min_count", 5, "<int>: drop words seen fewer times"),
+    "-alpha": ("alpha", None, "<float>: initial learning rate (0.05 for CBOW, 0.025 for "
+               "skip-gram)"),
+    "-classes": (None, 0, "<int>: write this many k-means word classes, not vectors"),
+    "-debug": (None, 2, "<int>: 0 quiet, 1 a summary, 2 a progress bar too"),
+    "-binary": (None, 0, "<int>: 1 writes the binary format"),
+    "-save-vocab": (None, None, "<file>: also write the vocabulary, 'word count' per line"),
+    "-read-vocab": (None, None, "<file>: take the vocabulary from <file> instead of counting"),
+    "-cbow": ("sg", 1, "<int>: 1 CBOW, 0 skip-gram"),
+}
+# word2vec.c's name of the sentence-end token, the first entry of its vocabulary files.
+_SENTENCE_END = "</s>"
 
 
 class CommandError(Exception):
@@ -78,14 +115,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage: fastw2v analogy...
     0
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in WORD2VEC_C_OPTIONS:
+        try:
+            options = _parse_word2vec_c(argv)
+        except CommandError as error:
+            print(f"fastw2v: error: {error} (see 'fastw2v --help')", file=sys.stderr)
+            return 2
+        return _run_reporting(_run_word2vec_c, options)
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_request:
         # argparse exits after --help or a usage error; a status is friendlier to callers.
         return exit_request.code if isinstance(exit_request.code, int) else 0
+    return _run_reporting(args.run, args)
+
+
+def _run_reporting(command: Callable[[Any], None], arguments: Any) -> int:
+    """Run `command`, turning what the user can fix into a one-line error and a status."""
     try:
-        args.run(args)
+        command(arguments)
     except KeyboardInterrupt:
         print("fastw2v: interrupted", file=sys.stderr)
         return 130
@@ -110,7 +160,9 @@ def _describe(error: BaseException) -> str:
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="fastw2v",
-        description="Train word2vec embeddings, query and evaluate them.",
+        description="Train word2vec embeddings, query, evaluate and draw them.",
+        epilog=_word2vec_c_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     commands.required = True
@@ -118,8 +170,29 @@ def _build_parser() -> _Parser:
     _add_similar(commands)
     _add_analogy(commands)
     _add_eval(commands)
+    _add_plot(commands)
+    _add_export_projector(commands)
     _add_demo(commands)
     return parser
+
+
+def _word2vec_c_help() -> str:
+    lines = [
+        "word2vec.c's command line runs as it is, with only the program's name changed:",
+        "  fastw2v -train FILE -output FILE [-size 100 -cbow 1 ...]",
+        "Its options, with word2vec.c's defaults (every option takes a value; switches are",
+        "0 or 1):",
+    ]
+    for flag, (_, default, doc) in WORD2VEC_C_OPTIONS.items():
+        shown = "" if default is None else f"; default {default:g}"
+        lines += textwrap.wrap(f"{doc}{shown}", 79, initial_indent=f"  {flag:<12} ",
+                               subsequent_indent=" " * 15, break_on_hyphens=False)
+    lines += textwrap.wrap(
+        "Unlike word2vec.c, the vectors and the vocabulary have no '</s>' entry (it is only "
+        "written as the first line of -save-vocab's file, as word2vec.c expects), the initial "
+        "vectors come from seed 1, unknown options are refused, and words are not cut at 99 "
+        "bytes.", 79)
+    return "\n".join(lines)
 
 
 def _add_train(commands: Any) -> None:
@@ -169,6 +242,11 @@ def _add_train(commands: Any) -> None:
     )
     _parameter_option(parser, "--seed", "seed")
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    parser.add_argument(
+        "--plot-loss", metavar="IMAGE",
+        help="also draw the loss and the speed of each epoch to IMAGE (.png, .svg, .pdf...; "
+        "needs the [plot] extra)",
+    )
     parser.set_defaults(run=_run_train)
 
 
@@ -267,12 +345,72 @@ def _add_demo(commands: Any) -> None:
     _parameter_option(parser, "--workers", "workers", default=os.cpu_count() or 1,
                       help="worker threads (default: the number of CPUs)")
     _parameter_option(parser, "--seed", "seed")
+    drawing = parser.add_mutually_exclusive_group()
+    drawing.add_argument(
+        "--plot", metavar="IMAGE",
+        help=f"where to draw the map of the words shown (default: {DEMO_MAP} in the current "
+        "directory, when the [plot] extra is installed)",
+    )
+    drawing.add_argument("--no-plot", action="store_true", help="do not draw the word map")
     parser.set_defaults(run=_run_demo)
 
 
+def _add_plot(commands: Any) -> None:
+    parser = commands.add_parser(
+        "plot",
+        help="draw a labelled 2-D map of words",
+        description=(
+            "Draw WORDs (and with --topn their nearest neighbours, coloured by WORD) on a 2-D "
+            "map of their vectors, and save it to IMAGE. Needs the [plot] extra: "
+            'pip install "fastw2v[plot]".'
+        ),
+    )
+    _add_vectors_argument(parser)
+    parser.add_argument(
+        "words", metavar="WORD", nargs="*", help="word to place (default: the 50 most frequent)"
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="IMAGE", required=True,
+        help="image file; its extension chooses the format (.png, .svg, .pdf...)",
+    )
+    parser.add_argument(
+        "--topn", type=_non_negative_int, default=0,
+        help="also place the N nearest neighbours of each WORD (default 0)",
+    )
+    parser.add_argument(
+        "--method", choices=("pca", "tsne", "umap"), default="pca",
+        help="projection: pca (default), tsne (needs scikit-learn) or umap (needs umap-learn)",
+    )
+    parser.set_defaults(run=_run_plot)
+
+
+def _add_export_projector(commands: Any) -> None:
+    parser = commands.add_parser(
+        "export-projector",
+        help="write vectors for the TensorFlow Embedding Projector",
+        description=(
+            "Write DIRECTORY/vectors.tsv and DIRECTORY/metadata.tsv, the two files that the "
+            "TensorFlow Embedding Projector (projector.tensorflow.org, or TensorBoard) loads, "
+            "most frequent words first. DIRECTORY is created if needed."
+        ),
+    )
+    _add_vectors_argument(parser)
+    parser.add_argument("directory", metavar="DIRECTORY", help="where the two files go")
+    parser.add_argument(
+        "--vocab", metavar="PATH",
+        help="'word count' file (word2vec.c's -save-vocab): adds the counts as a column",
+    )
+    parser.add_argument(
+        "--limit", type=_positive_int, default=None,
+        help="write only the N most frequent words (the projector slows down past some "
+        "tens of thousands)",
+    )
+    parser.set_defaults(run=_run_export_projector)
+
+
 def _run_train(args: argparse.Namespace) -> None:
-    from fastw2v import LineSentence, Word2Vec
-    from fastw2v._io import check_writable, is_compressed
+    from fastw2v import Word2Vec
+    from fastw2v._io import check_writable
 
     corpus = Path(args.corpus)
     _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
@@ -281,6 +419,15 @@ def _run_train(args: argparse.Namespace) -> None:
     check_writable(output)
     if output.exists() and os.path.samefile(output, corpus):
         raise CommandError(f"{output}: the output file is the corpus; the vectors would replace it")
+
+    extra: dict[str, Any] = {}
+    if args.plot_loss is not None:
+        _require_plotting()
+        check_writable(args.plot_loss)
+        from fastw2v.plot import TrainingRecorder
+
+        recorder = TrainingRecorder()
+        extra = {"compute_loss": True, "callbacks": [recorder]}
 
     if args.negative is None:
         args.negative = 0 if args.hs or args.softmax else 5
@@ -293,28 +440,41 @@ def _run_train(args: argparse.Namespace) -> None:
         hs=int(args.hs),
         softmax=int(args.softmax),
         progress=False if args.no_progress else None,
+        **extra,
     )
-    # The corpus_file reader splits a file by byte ranges, which a compressed stream does not have.
-    if is_compressed(corpus):
-        _fit(model, corpus_iterable=LineSentence(str(corpus)))
-    else:
-        _fit(model, corpus_file=str(corpus))
+    _fit(model, **_corpus_source(corpus))
     model.wv.save_word2vec_format(str(output), binary=args.binary)
     kind = "binary" if args.binary else "text"
     print(f"wrote {len(model.wv):,} vectors of dimension {model.vector_size} to {output} ({kind})")
+    if args.plot_loss is not None:
+        from fastw2v import plot
+
+        _save_figure(plot.training(model, recorder), args.plot_loss)
+        print(f"wrote the loss and speed of each epoch to {args.plot_loss}")
 
 
-def _fit(model: Word2Vec, **corpus: Any) -> None:
+def _corpus_source(corpus: Path) -> dict[str, Any]:
+    """The training arguments that read `corpus`."""
+    from fastw2v import LineSentence
+    from fastw2v._io import is_compressed
+
+    # The corpus_file reader splits a file by byte ranges, which a compressed stream does not have.
+    if is_compressed(corpus):
+        return {"corpus_iterable": LineSentence(str(corpus))}
+    return {"corpus_file": str(corpus)}
+
+
+def _fit(model: Word2Vec, say: Callable[[str], None] = print, **corpus: Any) -> None:
     """Build the vocabulary and train, reporting each step as it ends."""
     model.build_vocab(**corpus)
-    print(f"vocabulary: {len(model.wv):,} words from {model.corpus_total_words:,} in the corpus")
-    model.train(
-        **corpus,
-        total_examples=model.corpus_count,
-        total_words=model.corpus_total_words,
-        epochs=model.epochs,
-    )
-    print(
+    say(f"vocabulary: {len(model.wv):,} words from {model.corpus_total_words:,} in the corpus")
+    _train_epochs(model, model.corpus_total_words, say, **corpus)
+
+
+def _train_epochs(model: Word2Vec, total_words: int, say: Callable[[str], None],
+                  **corpus: Any) -> None:
+    model.train(**corpus, total_words=total_words, epochs=model.epochs)
+    say(
         f"trained {model.epochs} epochs in {model.training_seconds:.1f} s: "
         f"{model.words_per_second:,.0f} words/s"
     )
@@ -327,6 +487,16 @@ def _positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
 
 
@@ -356,13 +526,15 @@ def _naming_undecodable(path: str | None) -> Iterator[None]:
         raise CommandError(f"{path}: not UTF-8 text: {error}") from None
 
 
-def _load_vectors(path: str, binary: bool | None) -> KeyedVectors:
+def _load_vectors(path: str, binary: bool | None, vocab: str | None = None) -> KeyedVectors:
     from fastw2v import KeyedVectors
 
     _require_file(Path(path))
+    if vocab is not None:
+        _require_file(Path(vocab))
     if binary is None:
         binary = _is_binary_word2vec(path)
-    return KeyedVectors.load_word2vec_format(path, binary=binary)
+    return KeyedVectors.load_word2vec_format(path, fvocab=vocab, binary=binary)
 
 
 def _is_binary_word2vec(path: str) -> bool:
@@ -461,9 +633,68 @@ def _print_analogy_accuracy(vectors: KeyedVectors, path: str | None, *, per_sect
         print(f"  {name:<{width}}  {accuracy}  ({correct:,}/{asked:,})")
 
 
+def _require_plotting() -> None:
+    """Fail now, in one line, when the [plot] extra is missing."""
+    from fastw2v import plot
+
+    try:
+        plot.require_matplotlib()
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+
+
+def _save_figure(figure: Any, path: str) -> None:
+    """Save a matplotlib figure atomically, in the format its extension names."""
+    from fastw2v._io import atomic_write
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    formats = figure.canvas.get_supported_filetypes()
+    if suffix not in formats:
+        raise CommandError(
+            f"{path}: cannot draw a {'.' + suffix if suffix else 'nameless'} image; give a file "
+            f"ending in one of {', '.join('.' + name for name in sorted(formats))}"
+        )
+    with atomic_write(path, "wb") as out:
+        figure.savefig(out, format=suffix)
+
+
+def _run_plot(args: argparse.Namespace) -> None:
+    from fastw2v import plot
+    from fastw2v._io import check_writable
+
+    _require_plotting()
+    check_writable(args.output)
+    vectors = _load_vectors(args.vectors, args.binary)
+    _require_words(vectors, args.words)
+    try:
+        figure = plot.words(vectors, args.words or None, topn=args.topn, method=args.method)
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    _save_figure(figure, args.output)
+    placed = len(figure.axes[0].texts)
+    print(f"wrote a map of {placed} words to {args.output}")
+
+
+def _run_export_projector(args: argparse.Namespace) -> None:
+    directory = Path(args.directory)
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(f"{directory}: is not a directory")
+    vectors = _load_vectors(args.vectors, args.binary, args.vocab)
+    directory.mkdir(parents=True, exist_ok=True)
+    vectors_path, metadata_path = vectors.save_projector(
+        os.path.join(directory, ""), counts=args.vocab is not None, limit=args.limit)
+    shown = len(vectors) if args.limit is None else min(args.limit, len(vectors))
+    print(f"wrote {shown:,} vectors to {vectors_path} and their words to {metadata_path}")
+    print("load both in the Embedding Projector: https://projector.tensorflow.org (Load)")
+
+
 def _run_demo(args: argparse.Namespace) -> None:
     from fastw2v import Word2Vec
+    from fastw2v._io import check_writable
 
+    if args.plot is not None:
+        _require_plotting()
+        check_writable(args.plot)
     model = Word2Vec(
         sg=1,
         vector_size=100,
@@ -497,6 +728,235 @@ def _run_demo(args: argparse.Namespace) -> None:
             _print_ranking(vectors.most_similar(positive=[b, c], negative=[a], topn=3))
     print()
     _print_analogy_accuracy(vectors, None, per_section=False)
+    if not args.no_plot:
+        _draw_demo_map(vectors, known_words, args.plot)
+
+
+def _draw_demo_map(vectors: KeyedVectors, words: Sequence[str], path: Optional[str]) -> None:
+    """Save the demo's words and their neighbours as a map; without the [plot] extra, say how
+    to get one (and fail only when a path was asked for)."""
+    from fastw2v import plot
+
+    try:
+        plot.require_matplotlib()
+    except ImportError:
+        if path is not None:
+            raise CommandError(f"--plot needs the [plot] extra: {plot.INSTALL_HINT}") from None
+        print(f"\n(for a map of these words: {plot.INSTALL_HINT})")
+        return
+    figure = plot.words(vectors, words, topn=5, title="fastw2v demo: words and their neighbours")
+    if path is not None:
+        _save_figure(figure, path)
+    else:
+        path = DEMO_MAP
+        try:
+            _save_figure(figure, path)
+        except OSError as error:
+            # Unasked for: a directory that cannot take it is no reason to fail the demo.
+            print(f"\n(no word map: {_describe(error)}; choose a place with --plot IMAGE)")
+            return
+    print(f"\nword map: {os.path.abspath(path)}")
+
+
+# --------------------------------------------------------------------------------------------
+# word2vec.c's command line
+
+
+def _parse_word2vec_c(argv: Sequence[str]) -> dict[str, Any]:
+    """word2vec.c's ``-option value`` pairs, each converted; its defaults for the others.
+
+    Unlike word2vec.c, which ignores what it does not know, an unknown or repeated option is an
+    error: a misspelt option would otherwise silently train with a default.
+    """
+    from fastw2v._config import PARAMETERS
+
+    given: dict[str, str] = {}
+    for position in range(0, len(argv), 2):
+        flag = argv[position]
+        if flag not in WORD2VEC_C_OPTIONS:
+            known = ", ".join(WORD2VEC_C_OPTIONS)
+            raise CommandError(f"unknown word2vec.c option {flag!r} (it knows {known})")
+        if position + 1 == len(argv):
+            raise CommandError(f"argument missing for {flag}")
+        if flag in given:
+            raise CommandError(f"{flag} given twice")
+        given[flag] = argv[position + 1]
+
+    options: dict[str, Any] = {}
+    for flag, (name, default, _) in WORD2VEC_C_OPTIONS.items():
+        if flag not in given:
+            options[flag] = default
+            continue
+        text = given[flag]
+        try:
+            if name is not None:
+                options[flag] = PARAMETERS[name].parse(text, name=flag)
+            elif default is not None:
+                # -classes, -debug, -binary: word2vec.c reads them as integers.
+                options[flag] = _non_negative_int(text)
+            else:
+                options[flag] = text
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as error:
+            raise CommandError(f"{flag}: {error}") from None
+    return options
+
+
+def _run_word2vec_c(options: dict[str, Any]) -> None:
+    """Train as word2vec.c does with these options (see `WORD2VEC_C_OPTIONS`)."""
+    from fastw2v import Word2Vec
+    from fastw2v._io import check_writable
+
+    if options["-train"] is None:
+        raise CommandError("-train <file> is required: the text to train on")
+    corpus = Path(options["-train"])
+    output, vocab_out, vocab_in = (options[flag] for flag in ("-output", "-save-vocab",
+                                                              "-read-vocab"))
+    if output is None and vocab_out is None:
+        raise CommandError("nothing to write: give -output <file> (or -save-vocab <file>)")
+    _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
+    if vocab_in is not None:
+        _require_file(Path(vocab_in))
+    for path in (output, vocab_out):
+        if path is not None:
+            check_writable(path)
+            if os.path.exists(path) and os.path.samefile(path, corpus):
+                raise CommandError(f"{path}: is the corpus given to -train; writing would "
+                                   "replace it")
+    debug = options["-debug"]
+
+    def say(line: str) -> None:
+        if debug >= 1:
+            print(line)
+
+    cbow = bool(options["-cbow"])
+    alpha = options["-alpha"] if options["-alpha"] is not None else (0.05 if cbow else 0.025)
+    model = Word2Vec(
+        sg=0 if cbow else 1,
+        **{name: options[flag] for flag, (name, _, _) in WORD2VEC_C_OPTIONS.items()
+           if name not in (None, "sg", "alpha")},
+        alpha=alpha,
+        # word2vec.c lowers the rate linearly and never below alpha * 1e-4.
+        min_alpha=alpha * 1e-4,
+        progress=None if debug >= 2 else False,
+    )
+    source = _corpus_source(corpus)
+    if vocab_in is None:
+        model.build_vocab(**source)
+        say(f"vocabulary: {len(model.wv):,} words from {model.corpus_total_words:,} in "
+            f"{corpus}")
+        total_words = model.corpus_total_words
+    else:
+        total_words = _read_word2vec_c_vocab(model, vocab_in, corpus)
+        say(f"vocabulary: {len(model.wv):,} words read from {vocab_in}")
+    if vocab_out is not None:
+        _save_word2vec_c_vocab(model, vocab_out, corpus)
+        say(f"wrote the vocabulary to {vocab_out}")
+    if output is None:
+        return
+    _train_epochs(model, total_words, say, **source)
+    if options["-classes"]:
+        _save_word_classes(model.wv, options["-classes"], output)
+        say(f"wrote {options['-classes']} word classes of {len(model.wv):,} words to {output}")
+    else:
+        binary = bool(options["-binary"])
+        model.wv.save_word2vec_format(output, binary=binary)
+        say(f"wrote {len(model.wv):,} vectors of dimension {model.vector_size} to {output} "
+            f"({'binary' if binary else 'text'})")
+
+
+def _read_word2vec_c_vocab(model: Word2Vec, path: str, corpus: Path) -> int:
+    """Give `model` the vocabulary of a ``word count`` file; return the corpus' word count,
+    which the learning-rate schedule needs and the file does not hold."""
+    from fastw2v import LineSentence, _vocab
+    from fastw2v._io.word2vec_format import _read_counts
+
+    with _naming_undecodable(path):
+        counts = _read_counts(path, "utf8", "strict")
+    # fastw2v's vocabulary has no sentence-end token: sentences end with their lines.
+    counts.pop(_SENTENCE_END, None)
+    if not counts:
+        raise CommandError(f"{path}: no 'word count' lines")
+    model.build_vocab_from_freq(counts)
+    source = _corpus_source(corpus)
+    if "corpus_file" in source:
+        return _vocab.scan_corpus_file(source["corpus_file"]).total_words
+    return _vocab.scan_sentences(LineSentence(str(corpus))).total_words
+
+
+def _save_word2vec_c_vocab(model: Word2Vec, path: str, corpus: Path) -> None:
+    """Write the vocabulary as word2vec.c does: ``word count`` lines, most frequent first,
+    after a ``</s>`` line counting the corpus' line breaks (word2vec.c reads the first entry
+    of such a file as its sentence end, whatever it is)."""
+    from fastw2v._io import atomic_write_compressed, open_for_reading
+
+    line_breaks = 0
+    with open_for_reading(corpus) as text:
+        for block in iter(lambda: text.read(1 << 20), b""):
+            line_breaks += block.count(b"\n")
+    counts = model.wv.expandos["count"]
+    with atomic_write_compressed(path) as out:
+        out.write(f"{_SENTENCE_END} {line_breaks}\n".encode())
+        for word, count in zip(model.wv.index_to_key, counts):
+            out.write(f"{word} {int(count)}\n".encode())
+
+
+def _word_classes(vectors: np.ndarray, classes: int, iterations: int = 10) -> np.ndarray:
+    """word2vec.c's ``-classes``: k-means of the vectors, as its ``TrainModel`` clusters them.
+
+    Word ``i`` starts in class ``i % classes``. Each iteration takes every class's mean (its
+    sum over one more than its size, as word2vec.c counts), scales it to unit length, and moves
+    every word to the class whose unit centre has the largest dot product with the word's
+    vector (the first one on a tie). A class left empty has no centre and takes no word.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        One row per word.
+    classes : int
+        The number of classes, >= 1.
+    iterations : int
+        word2vec.c runs 10.
+
+    Returns
+    -------
+    numpy.ndarray
+        The class of each word, in ``[0, classes)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vectors = np.array([[1, 0], [0, 1], [0.9, 0.1], [0.1, 0.9]], dtype=np.float32)
+    >>> _word_classes(vectors, 2).tolist()
+    [0, 1, 0, 1]
+    """
+    import numpy as np
+
+    if classes < 1:
+        raise ValueError(f"classes must be >= 1, got {classes}")
+    vectors = np.asarray(vectors, dtype=np.float32)
+    labels = np.arange(len(vectors)) % classes
+    for _ in range(iterations):
+        sums = np.zeros((classes, vectors.shape[1]), dtype=np.float64)
+        np.add.at(sums, labels, vectors)
+        centres = sums / (np.bincount(labels, minlength=classes) + 1)[:, None]
+        norms = np.linalg.norm(centres, axis=1)
+        empty = norms == 0
+        centres[~empty] /= norms[~empty, None]
+        # In blocks of rows, so that the scores of a large vocabulary fit in memory.
+        for start in range(0, len(vectors), 8192):
+            scores = vectors[start:start + 8192] @ centres.T.astype(np.float32)
+            scores[:, empty] = -np.inf
+            labels[start:start + 8192] = scores.argmax(axis=1)
+    return labels
+
+
+def _save_word_classes(vectors: KeyedVectors, classes: int, path: str) -> None:
+    from fastw2v._io import atomic_write_compressed
+
+    labels = _word_classes(vectors.vectors, classes)
+    with atomic_write_compressed(path) as out:
+        for word, label in zip(vectors.index_to_key, labels):
+            out.write(f"{word} {int(label)}\n".encode())
 
 
 if __name__ == "__main__":

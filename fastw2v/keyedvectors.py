@@ -1574,6 +1574,54 @@ class KeyedVectors(Gensim3Names):
             kv.next_index = next_index
         return kv
 
+    def save_projector(
+        self, prefix: str | os.PathLike[str], *, counts: bool = True, limit: int | None = None
+    ) -> tuple[str, str]:
+        """Save for the TensorFlow Embedding Projector (projector.tensorflow.org).
+
+        Writes a vectors TSV file and a metadata TSV file of the keys, the layout that gensim's
+        ``word2vec2tensor`` script writes and the projector's "Load" dialog reads; see
+        :mod:`fastw2v._io.projector` for how keys holding tabs or line breaks are written. Both
+        files are written atomically.
+
+        Parameters
+        ----------
+        prefix : str or os.PathLike
+            A directory (an existing one, or a path ending with a separator) gets
+            ``vectors.tsv`` and ``metadata.tsv`` inside it; another prefix gets
+            ``_vectors.tsv`` and ``_metadata.tsv`` appended (``runs/text8`` gives
+            ``runs/text8_vectors.tsv``).
+        counts : bool
+            With a ``'count'`` attribute, order the rows most frequent first and add a
+            ``count`` column to the metadata (which then opens with a ``word``/``count``
+            header row, as the projector expects of several columns). Vectors read by
+            :meth:`load_word2vec_format` without ``fvocab`` have made-up counts: pass
+            ``counts=False`` for those.
+        limit : int, optional
+            Save only this many vectors (the most frequent first, with counts).
+
+        Returns
+        -------
+        tuple of str
+            The vectors file and the metadata file.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> kv = KeyedVectors(2)
+        >>> kv.add_vectors(["a", "b"], np.eye(2, dtype=np.float32))
+        >>> vectors, metadata = kv.save_projector(os.path.join(tempfile.mkdtemp(), "toy"))
+        >>> os.path.basename(metadata), open(metadata).read()
+        ('toy_metadata.tsv', 'a\\nb\\n')
+        """
+        return _io.write_projector(
+            prefix,
+            self.index_to_key,
+            self.vectors,
+            counts=self.expandos.get("count") if counts else None,
+            limit=limit,
+        )
+
 
 def _checked_extras(keys: list[Any], extras: dict[str, Any] | None) -> dict[str, np.ndarray]:
     """The per-key attribute values of `extras` as arrays of one value per key."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import collections
 import gzip
 import lzma
 import os
 import random
+import struct
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fastw2v
@@ -25,6 +29,8 @@ TOPICS = (
 FILLERS = ("the", "a", "of", "and", "to", "in")
 VOCABULARY = {word for topic in TOPICS for word in topic} | set(FILLERS)
 QUICK = ["--size", "16", "--iter", "1", "--threads", "2", "--min-count", "1", "--no-progress"]
+needs_matplotlib = pytest.mark.skipif(find_spec("matplotlib") is None,
+                                      reason="the [plot] extra (matplotlib) is not installed")
 
 
 def write_corpus(path: Path, sentences: int = 3000, seed: int = 0) -> Path:
@@ -233,7 +239,8 @@ def test_eval_prints_sections_and_correlations(text_vectors, tmp_path, capsys):
 
 def test_demo_trains_and_shows_neighbours_analogies_and_accuracy(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli, "DEMO_CORPUS", write_corpus(tmp_path / "demo.txt.xz"))
-    code, out, err = run(capsys, "demo", "--workers", "2")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "demo", "--workers", "2", "--no-plot")
     assert code == 0, err
     assert "nearest to 'king':" in out
     assert "nearest to 'water':" in out
@@ -247,12 +254,13 @@ def test_demo_trains_and_shows_neighbours_analogies_and_accuracy(tmp_path, capsy
 def test_demo_on_the_shipped_corpus(capsys):
     if not cli.DEMO_CORPUS.is_file():
         pytest.skip("the demo corpus is not in this checkout")
-    code, out, err = run(capsys, "demo", "--workers", "2")
+    code, out, err = run(capsys, "demo", "--workers", "2", "--no-plot")
     assert code == 0, err
     assert "nearest to 'king':" in out
 
 
-@pytest.mark.parametrize("command", ["train", "similar", "analogy", "eval", "demo"])
+@pytest.mark.parametrize(
+    "command", ["train", "similar", "analogy", "eval", "plot", "export-projector", "demo"])
 def test_every_command_has_help(capsys, command):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
@@ -417,3 +425,339 @@ def test_an_undecodable_evaluation_file_is_named(text_vectors, tmp_path, capsys,
                     else b"king\tqueen\t8.5\ncaf\xe9\tsea\t1.0\n")
     code, _, err = run(capsys, "eval", str(text_vectors), option, str(bad))
     assert_one_line_error(code, err, str(bad), "UTF-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Pictures: plot, train --plot-loss, demo's word map
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG file"
+    return struct.unpack(">II", data[16:24])
+
+
+def without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules makes the import fail as if the package were not installed.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+
+
+@needs_matplotlib
+def test_plot_draws_the_words_and_their_neighbours(text_vectors, tmp_path, capsys):
+    image = tmp_path / "map.png"
+    code, out, err = run(capsys, "plot", str(text_vectors), "king", "queen", "man", "woman",
+                         "-o", str(image))
+    assert code == 0, err
+    assert out == f"wrote a map of 4 words to {image}\n"
+    assert png_size(image) == (800, 600)
+    code, out, err = run(capsys, "plot", str(text_vectors), "king", "two", "--topn", "3",
+                         "-o", str(tmp_path / "map.svg"))
+    assert code == 0, err
+    assert out.startswith("wrote a map of 8 words")
+    assert (tmp_path / "map.svg").read_text().lstrip().startswith("<?xml")
+
+
+@needs_matplotlib
+def test_plot_refusals_are_one_line(text_vectors, tmp_path, capsys):
+    code, _, err = run(capsys, "plot", str(text_vectors), "king", "qeen", "-o",
+                       str(tmp_path / "map.png"))
+    assert_one_line_error(code, err, "'qeen'")
+    code, _, err = run(capsys, "plot", str(text_vectors), "king", "queen", "-o",
+                       str(tmp_path / "map.docx"))
+    assert_one_line_error(code, err, "map.docx", ".png", ".svg")
+    assert not (tmp_path / "map.docx").exists()
+
+
+def test_plot_without_the_extra_names_it_in_one_line(text_vectors, tmp_path, capsys,
+                                                     monkeypatch):
+    without_matplotlib(monkeypatch)
+    code, _, err = run(capsys, "plot", str(text_vectors), "king", "queen", "-o",
+                       str(tmp_path / "map.png"))
+    assert_one_line_error(code, err, 'pip install "fastw2v[plot]"')
+
+
+@needs_matplotlib
+def test_train_plot_loss_draws_each_epoch(corpus, tmp_path, capsys):
+    image = tmp_path / "loss.png"
+    options = [option if option != "1" else "3" for option in QUICK]  # --iter 3
+    code, out, err = run(capsys, "train", str(corpus), "-o", str(tmp_path / "vectors.txt"),
+                         *options, "--plot-loss", str(image))
+    assert code == 0, err
+    assert "trained 3 epochs" in out
+    assert out.endswith(f"wrote the loss and speed of each epoch to {image}\n")
+    assert png_size(image) == (700, 500)
+
+
+def test_train_plot_loss_without_the_extra_fails_before_training(corpus, tmp_path, capsys,
+                                                                 monkeypatch):
+    without_matplotlib(monkeypatch)
+    code, out, err = run(capsys, "train", str(corpus), "-o", str(tmp_path / "vectors.txt"),
+                         *QUICK, "--plot-loss", str(tmp_path / "loss.png"))
+    assert_one_line_error(code, err, "[plot]")
+    assert "vocabulary" not in out
+
+
+@needs_matplotlib
+def test_demo_saves_its_word_map_and_says_where(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "DEMO_CORPUS", write_corpus(tmp_path / "demo.txt.xz"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "demo", "--workers", "2")
+    assert code == 0, err
+    assert out.endswith(f"word map: {tmp_path / cli.DEMO_MAP}\n")
+    assert png_size(tmp_path / cli.DEMO_MAP) == (800, 600)
+    chosen = tmp_path / "elsewhere.png"
+    code, out, err = run(capsys, "demo", "--workers", "2", "--plot", str(chosen))
+    assert code == 0, err
+    assert out.endswith(f"word map: {chosen}\n")
+    assert chosen.exists()
+
+
+def test_demo_without_the_extra_says_how_to_get_a_map(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "DEMO_CORPUS", write_corpus(tmp_path / "demo.txt.xz"))
+    monkeypatch.chdir(tmp_path)
+    without_matplotlib(monkeypatch)
+    code, out, err = run(capsys, "demo", "--workers", "2")
+    assert code == 0, err
+    assert 'pip install "fastw2v[plot]"' in out.splitlines()[-1]
+    assert list(tmp_path.glob("*.png")) == []
+    code, _, err = run(capsys, "demo", "--plot", str(tmp_path / "map.png"))
+    assert_one_line_error(code, err, "[plot]")
+
+
+# --------------------------------------------------------------------------------------------
+# export-projector
+
+
+def test_export_projector_writes_the_two_files_and_reads_back(text_vectors, tmp_path, capsys):
+    out_dir = tmp_path / "projector" / "run1"
+    code, out, err = run(capsys, "export-projector", str(text_vectors), str(out_dir))
+    assert code == 0, err
+    assert f"to {out_dir / 'vectors.tsv'} and their words to {out_dir / 'metadata.tsv'}" in out
+    vectors = KeyedVectors.load_word2vec_format(str(text_vectors))
+    words = (out_dir / "metadata.tsv").read_text().splitlines()
+    assert words == vectors.index_to_key
+    rows = [line.split("\t") for line in (out_dir / "vectors.tsv").read_text().splitlines()]
+    assert (np.array(rows, dtype=np.float32) == vectors.vectors).all()
+
+
+def test_export_projector_adds_counts_from_a_vocabulary_file(text_vectors, tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    vectors = KeyedVectors.load_word2vec_format(str(text_vectors))
+    vocab.write_text("".join(f"{w} {100 - i}\n" for i, w in enumerate(vectors.index_to_key)))
+    code, _, err = run(capsys, "export-projector", str(text_vectors), str(tmp_path / "out"),
+                       "--vocab", str(vocab), "--limit", "3")
+    assert code == 0, err
+    lines = (tmp_path / "out" / "metadata.tsv").read_text().splitlines()
+    assert lines == ["word\tcount"] + [f"{w}\t{100 - i}" for i, w in
+                                       enumerate(vectors.index_to_key[:3])]
+    assert len((tmp_path / "out" / "vectors.tsv").read_text().splitlines()) == 3
+
+
+def test_export_projector_into_a_file_is_one_line(text_vectors, tmp_path, capsys):
+    code, _, err = run(capsys, "export-projector", str(text_vectors), str(text_vectors))
+    assert_one_line_error(code, err, str(text_vectors), "not a directory")
+
+
+# --------------------------------------------------------------------------------------------
+# word2vec.c's command line
+
+
+def record_parameters(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Make Word2Vec record its keyword arguments and stop the command there."""
+    received: dict = {}
+
+    def record(**parameters):
+        received.update(parameters)
+        raise Interrupted
+
+    monkeypatch.setattr(fastw2v, "Word2Vec", record)
+    return received
+
+
+def test_word2vec_c_command_line_of_the_issue_sets_every_parameter(corpus, monkeypatch):
+    received = record_parameters(monkeypatch)
+    with pytest.raises(Interrupted):
+        cli.main(["-train", str(corpus), "-output", str(corpus.with_name("vec.bin")), "-cbow",
+                  "1", "-size", "200", "-window", "8", "-negative", "25", "-hs", "0", "-sample",
+                  "1e-4", "-threads", "20", "-binary", "1", "-iter", "15", "-min-count", "5",
+                  "-alpha", "0.05"])
+    assert received == {
+        "sg": 0, "vector_size": 200, "window": 8, "negative": 25, "hs": 0, "sample": 1e-4,
+        "workers": 20, "epochs": 15, "min_count": 5, "alpha": 0.05, "min_alpha": 0.05 * 1e-4,
+        "progress": None,
+    }
+
+
+def test_word2vec_c_defaults_are_its_own(corpus, monkeypatch):
+    # word2vec.c 0.1c: size 100, window 5, sample 1e-3, hs 0, negative 5, threads 12, iter 5,
+    # min-count 5, cbow 1, alpha 0.05 for CBOW and 0.025 for skip-gram.
+    received = record_parameters(monkeypatch)
+    output = str(corpus.with_name("unused.txt"))
+    with pytest.raises(Interrupted):
+        cli.main(["-train", str(corpus), "-output", output])
+    assert received == {
+        "sg": 0, "vector_size": 100, "window": 5, "negative": 5, "hs": 0, "sample": 1e-3,
+        "workers": 12, "epochs": 5, "min_count": 5, "alpha": 0.05, "min_alpha": 0.05 * 1e-4,
+        "progress": None,
+    }
+    with pytest.raises(Interrupted):
+        cli.main(["-train", str(corpus), "-output", output, "-cbow", "0", "-debug", "1"])
+    assert (received["sg"], received["alpha"], received["progress"]) == (1, 0.025, False)
+
+
+def test_word2vec_c_usage_example_trains_and_writes_text_vectors(corpus, tmp_path, capsys):
+    # The example of word2vec.c's usage text, with a small corpus and 2 threads.
+    output = tmp_path / "vec.txt"
+    code, out, err = run(capsys, "-train", str(corpus), "-output", str(output), "-size", "20",
+                         "-window", "5", "-sample", "1e-4", "-negative", "5", "-hs", "0",
+                         "-binary", "0", "-cbow", "1", "-iter", "3", "-threads", "2",
+                         "-min-count", "1")
+    assert code == 0, err
+    assert f"vocabulary: {len(VOCABULARY)} words" in out
+    assert "trained 3 epochs" in out
+    vectors = KeyedVectors.load_word2vec_format(str(output), binary=False)
+    assert set(vectors.index_to_key) == VOCABULARY
+    assert vectors.vector_size == 20
+
+
+def test_word2vec_c_binary_output_and_quiet_debug(corpus, tmp_path, capsys):
+    output = tmp_path / "vec.bin"
+    code, out, err = run(capsys, "-train", str(corpus), "-output", str(output), "-binary", "1",
+                         "-size", "12", "-iter", "1", "-threads", "2", "-min-count", "1",
+                         "-debug", "0", "-hs", "1", "-negative", "0")
+    assert code == 0, err
+    assert out == ""
+    assert len(KeyedVectors.load_word2vec_format(str(output), binary=True)) == len(VOCABULARY)
+
+
+def test_word2vec_c_save_vocab_writes_its_format(corpus, tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    code, out, err = run(capsys, "-train", str(corpus), "-save-vocab", str(vocab),
+                         "-min-count", "1")
+    assert code == 0, err
+    assert "trained" not in out  # no -output: word2vec.c stops after the vocabulary
+    lines = [line.split(" ") for line in vocab.read_text().splitlines()]
+    text = corpus.read_text()
+    # word2vec.c's first entry: its sentence-end token, counted once per line break.
+    assert lines[0] == ["</s>", str(text.count("\n"))]
+    counts = collections.Counter(text.split())
+    assert {word: int(count) for word, count in lines[1:]} == counts
+    assert [int(count) for _, count in lines[1:]] == sorted(counts.values(), reverse=True)
+
+
+def test_word2vec_c_read_vocab_fixes_the_vocabulary(corpus, tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    # word2vec.c's -save-vocab files start with </s>, which fastw2v's vocabulary does not hold.
+    vocab.write_text("</s> 3000\nking 900\nqueen 800\nwater 700\nrare 1\n")
+    output = tmp_path / "vec.txt"
+    code, out, err = run(capsys, "-train", str(corpus), "-read-vocab", str(vocab), "-output",
+                         str(output), "-size", "8", "-iter", "1", "-threads", "2",
+                         "-min-count", "2")
+    assert code == 0, err
+    assert "warn" not in err.lower()  # the schedule knows how many words an epoch reads
+    assert f"vocabulary: 3 words read from {vocab}" in out
+    vectors = KeyedVectors.load_word2vec_format(str(output))
+    assert vectors.index_to_key == ["king", "queen", "water"]
+
+
+def test_word2vec_c_vocabulary_round_trip(corpus, tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    assert cli.main(["-train", str(corpus), "-save-vocab", str(vocab), "-min-count", "1",
+                     "-debug", "0"]) == 0
+    output = tmp_path / "vec.txt"
+    assert cli.main(["-train", str(corpus), "-read-vocab", str(vocab), "-output", str(output),
+                     "-iter", "1", "-size", "8", "-threads", "2", "-min-count", "1",
+                     "-debug", "0"]) == 0
+    saved = [line.split()[0] for line in vocab.read_text().splitlines()[1:]]
+    assert KeyedVectors.load_word2vec_format(str(output)).index_to_key == saved
+
+
+def test_word2vec_c_classes_writes_a_class_per_word(corpus, tmp_path, capsys):
+    output = tmp_path / "classes.txt"
+    code, _, err = run(capsys, "-train", str(corpus), "-output", str(output), "-classes", "4",
+                       "-size", "16", "-iter", "3", "-threads", "2", "-min-count", "1",
+                       "-cbow", "0")
+    assert code == 0, err
+    pairs = [line.split(" ") for line in output.read_text().splitlines()]
+    assert {word for word, _ in pairs} == VOCABULARY
+    classes = {word: int(label) for word, label in pairs}
+    assert set(classes.values()) <= {0, 1, 2, 3}
+    # The topics are what the vectors learn: most words share their topic's usual class.
+    for topic in TOPICS:
+        usual = collections.Counter(classes[word] for word in topic).most_common(1)[0][1]
+        assert usual >= 5
+
+
+def reference_word_classes(vectors, classes, iterations=10):
+    """word2vec.c's k-means, loop for loop, in plain Python."""
+    dims = len(vectors[0])
+    labels = [i % classes for i in range(len(vectors))]
+    for _ in range(iterations):
+        centres = [[0.0] * dims for _ in range(classes)]
+        sizes = [1] * classes
+        for vector, label in zip(vectors, labels):
+            for d in range(dims):
+                centres[label][d] += vector[d]
+            sizes[label] += 1
+        for b in range(classes):
+            centres[b] = [x / sizes[b] for x in centres[b]]
+            norm = sum(x * x for x in centres[b]) ** 0.5
+            centres[b] = [x / norm for x in centres[b]] if norm else None
+        for c, vector in enumerate(vectors):
+            best, best_id = -10.0, 0
+            for d, centre in enumerate(centres):
+                if centre is None:
+                    continue
+                x = sum(a * b for a, b in zip(centre, vector))
+                if x > best:
+                    best, best_id = x, d
+            labels[c] = best_id
+    return labels
+
+
+@pytest.mark.parametrize(("count", "classes"), [(40, 3), (25, 7), (5, 8)])
+def test_word_classes_are_word2vec_cs_k_means(count, classes):
+    vectors = np.random.default_rng(count).standard_normal((count, 6)).astype(np.float32)
+    expected = reference_word_classes(vectors.astype(float).tolist(), classes)
+    assert cli._word_classes(vectors, classes).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (["-train", "x", "-itre", "3"], ["'-itre'", "-iter"]),
+        (["-train", "x", "-size"], ["argument missing for -size"]),
+        (["-train", "x", "-size", "10", "-size", "20"], ["-size given twice"]),
+        (["-train", "x", "-size", "big"], ["-size", "'big'"]),
+        (["-train", "x", "-size", "0"], ["-size must be between 1"]),
+        (["-train", "x", "-classes", "-2"], ["-classes"]),
+    ],
+)
+def test_word2vec_c_malformed_command_lines_are_one_line_with_status_2(capsys, argv, fragments):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_word2vec_c_mistakes_are_one_line(corpus, tmp_path, capsys):
+    output = str(tmp_path / "vec.txt")
+    code, _, err = run(capsys, "-output", output)
+    assert_one_line_error(code, err, "-train <file> is required")
+    code, _, err = run(capsys, "-train", str(corpus))
+    assert_one_line_error(code, err, "nothing to write")
+    code, _, err = run(capsys, "-train", str(tmp_path / "missing.txt"), "-output", output)
+    assert_one_line_error(code, err, "missing.txt", "no such file")
+    code, out, err = run(capsys, "-train", str(corpus), "-output", output, "-hs", "0",
+                         "-negative", "0")
+    assert_one_line_error(code, err, "no training objective")
+    code, _, err = run(capsys, "-train", str(corpus), "-output", str(corpus))
+    assert_one_line_error(code, err, "is the corpus")
+
+
+def test_help_describes_the_word2vec_c_command_line(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for flag in cli.WORD2VEC_C_OPTIONS:
+        assert f"\n  {flag} " in out
+    assert "threads; default 12" in out

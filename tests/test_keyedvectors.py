@@ -599,3 +599,85 @@ def test_intersect_word2vec_format_refusals(tmp_path):
     mapped = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
     with pytest.raises(ValueError, match="read-only"):
         mapped.intersect_word2vec_format(tmp_path / "v.txt")
+
+
+# --------------------------------------------------------------------------------------------
+# TensorFlow Embedding Projector files
+
+
+def read_projector(vectors_path, metadata_path):
+    """The two files read back as the projector reads them: rows split on newlines and tabs,
+    blank lines skipped."""
+    with open(vectors_path, encoding="utf-8") as handle:
+        rows = [line.split("\t") for line in handle.read().split("\n") if line.strip()]
+    with open(metadata_path, encoding="utf-8") as handle:
+        labels = [line.split("\t") for line in handle.read().split("\n") if line.strip()]
+    return np.array(rows, dtype=np.float32), labels
+
+
+def test_save_projector_writes_vectors_and_counted_words_most_frequent_first(tmp_path):
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((5, 7)).astype(np.float32)
+    kv = make_kv(["b", "d", "a", "e", "c"], vectors, counts=[20, 5, 40, 1, 10])
+    written = kv.save_projector(tmp_path / "run")
+    assert written == (str(tmp_path / "run_vectors.tsv"), str(tmp_path / "run_metadata.tsv"))
+    read_vectors, labels = read_projector(*written)
+    assert labels == [["word", "count"], ["a", "40"], ["b", "20"], ["c", "10"], ["d", "5"],
+                      ["e", "1"]]
+    # Nine significant digits give every float32 back exactly.
+    np.testing.assert_array_equal(read_vectors, kv[["a", "b", "c", "d", "e"]])
+
+
+def test_save_projector_without_counts_has_one_column_and_no_header(tmp_path):
+    kv = make_kv(["x", "y", "z"], np.arange(6, dtype=np.float32).reshape(3, 2))
+    vectors_path, metadata_path = kv.save_projector(tmp_path)
+    assert (vectors_path, metadata_path) == (str(tmp_path / "vectors.tsv"),
+                                             str(tmp_path / "metadata.tsv"))
+    assert open(metadata_path).read() == "x\ny\nz\n"
+    assert open(vectors_path).read() == "0\t1\n2\t3\n4\t5\n"
+    counted = make_kv(["x", "y"], np.eye(2, dtype=np.float32), counts=[1, 2])
+    counted.save_projector(tmp_path / "plain", counts=False)
+    assert open(tmp_path / "plain_metadata.tsv").read() == "x\ny\n"
+
+
+def test_save_projector_keeps_one_label_per_vector_whatever_the_keys_hold(tmp_path):
+    keys = ["new\tyork", "two\nlines", "cr\rlf", "back\\slash", "", " ", 7, "café"]
+    kv = make_kv(keys, np.eye(len(keys), dtype=np.float32))
+    vectors, labels = read_projector(*kv.save_projector(tmp_path / "odd"))
+    assert len(vectors) == len(labels) == len(keys)
+    assert [row[0] for row in labels] == [
+        "new\\tyork", "two\\nlines", "cr\\rlf", "back\\\\slash", "''", "' '", "7", "café"]
+
+
+def test_save_projector_limit_keeps_the_most_frequent(tmp_path):
+    kv = make_kv(["rare", "common", "middle"], np.eye(3, dtype=np.float32), counts=[1, 9, 5])
+    vectors, labels = read_projector(*kv.save_projector(tmp_path / "top", limit=2))
+    assert labels == [["word", "count"], ["common", "9"], ["middle", "5"]]
+    np.testing.assert_array_equal(vectors, kv[["common", "middle"]])
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="limit"):
+            kv.save_projector(tmp_path / "bad", limit=bad)
+
+
+def test_save_projector_replaces_neither_file_when_one_cannot_be_written(tmp_path):
+    kv = make_kv(["a", "b"], np.eye(2, dtype=np.float32))
+    (tmp_path / "run_vectors.tsv").write_text("old vectors")
+    (tmp_path / "run_metadata.tsv").mkdir()
+    with pytest.raises(IsADirectoryError):
+        kv.save_projector(tmp_path / "run")
+    assert (tmp_path / "run_vectors.tsv").read_text() == "old vectors"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_metadata.tsv", "run_vectors.tsv"]
+
+
+def test_save_projector_matches_gensims_word2vec2tensor(tmp_path):
+    word2vec2tensor = pytest.importorskip("gensim.scripts.word2vec2tensor")
+    rng = np.random.default_rng(5)
+    kv = make_kv([f"w{i}" for i in range(30)], rng.standard_normal((30, 6)).astype(np.float32))
+    source = tmp_path / "vectors.txt"
+    kv.save_word2vec_format(source)
+    word2vec2tensor.word2vec2tensor(str(source), str(tmp_path / "gensim"))
+    loaded = KeyedVectors.load_word2vec_format(source)
+    ours = read_projector(*loaded.save_projector(tmp_path / "ours", counts=False))
+    theirs = read_projector(tmp_path / "gensim_tensor.tsv", tmp_path / "gensim_metadata.tsv")
+    assert ours[1] == theirs[1]
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)

@@ -6,7 +6,8 @@ A private package: the rest of fastw2v imports these names from here, users go t
 - :mod:`fastw2v._io.files`: :func:`atomic_write`, and :func:`open_for_reading` of files that may
   be compressed (the extension decides);
 - :mod:`fastw2v._io.word2vec_format`: the C tool's text and binary vectors files;
-- :mod:`fastw2v._io.archive`: the model archive, a zip of ``metadata.json`` and ``.npy`` arrays.
+- :mod:`fastw2v._io.archive`: the model archive, a zip of ``metadata.json`` and ``.npy`` arrays;
+- :mod:`fastw2v._io.projector`: the TensorFlow Embedding Projector's vectors and metadata TSV files.
 """
 
 from fastw2v._io.archive import FORMAT_NAME, FORMAT_VERSION, load_archive, save_archive
@@ -21,6 +22,7 @@ from fastw2v._io.files import (
     output_target,
     require_regular_file,
 )
+from fastw2v._io.projector import projector_paths, write_projector
 from fastw2v._io.word2vec_format import read_word2vec_format, write_word2vec_format
 
 __all__ = [
@@ -35,8 +37,10 @@ __all__ = [
     "named_decode_error",
     "open_for_reading",
     "output_target",
+    "projector_paths",
     "require_regular_file",
     "read_word2vec_format",
     "save_archive",
+    "write_projector",
     "write_word2vec_format",
 ]
