@@ -186,6 +186,10 @@ class TrainingConfig:
         except TypeError as error:
             raise ValueError(str(error)) from None
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt (and checked again) from its values, so that models copy and pickle.
+        return (_config_from_values, (self.as_dict(),))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TrainingConfig) and self.as_dict() == other.as_dict()
 
@@ -195,6 +199,10 @@ class TrainingConfig:
     def __repr__(self) -> str:
         changed = {n: v for n, v in self.as_dict().items() if v != PARAMETERS[n].default}
         return f"TrainingConfig({', '.join(f'{n}={v!r}' for n, v in changed.items())})"
+
+
+def _config_from_values(values: dict[str, Any]) -> TrainingConfig:
+    return TrainingConfig(**values)
 
 
 def check(name: str, value: Any, like: Optional[str] = None) -> Any:

@@ -97,6 +97,9 @@ class Word2Vec:
         self.corpus_total_words = 0
         self.running_training_loss = 0.0
         self.training_loss_history: list[float] = []
+        #: One record per epoch of the last train() call: raw and effective words, sentences,
+        #: loss and seconds (fastw2v._training.EpochResult).
+        self.training_history: list[_training.EpochResult] = []
         self.words_per_second = 0.0
         self.training_seconds = 0.0
         #: gensim's names: seconds of every train() call so far, and the last learning rate.
@@ -460,12 +463,14 @@ class Word2Vec:
             corpus = _training.IterableCorpus(corpus_iterable, self.wv.key_to_index,
                                               self.batch_words)
         self.training_loss_history = []
+        self.training_history = []
 
         def epoch_begins() -> None:
             for callback in callbacks:
                 callback.on_epoch_begin(self)
 
         def epoch_ends(epoch: _training.EpochResult) -> None:
+            self.training_history.append(epoch)
             self.running_training_loss = epoch.loss
             if compute_loss:
                 self.training_loss_history.append(epoch.loss)

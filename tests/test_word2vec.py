@@ -391,3 +391,18 @@ def test_one_job_gives_the_same_vectors_whatever_the_number_of_workers(corpus):
     several_jobs = dict(params, batch_words=500)
     np.testing.assert_array_equal(Word2Vec(corpus[:500], workers=1, **several_jobs).wv.vectors,
                                   Word2Vec(corpus[:500], workers=1, **several_jobs).wv.vectors)
+
+
+def test_a_model_copies_and_pickles_and_trains_on(corpus):
+    import copy
+    import pickle
+
+    model = Word2Vec(corpus[:300], vector_size=8, min_count=1, workers=1, epochs=2)
+    assert [e.number for e in model.training_history] == [1, 2]
+    assert all(e.raw_words == model.corpus_total_words for e in model.training_history)
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(twin.wv.vectors, model.wv.vectors)
+        np.testing.assert_array_equal(twin.syn1neg, model.syn1neg)
+        assert twin.config == model.config
+        twin.train(corpus[:300], total_examples=300, epochs=1)
+        assert not np.array_equal(twin.wv.vectors, model.wv.vectors)
