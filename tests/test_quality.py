@@ -39,5 +39,8 @@ def test_skipgram_negative_sampling_is_as_good_as_gensim_on_the_shipped_corpus()
     ours_analogy, ours_similarity = np.mean(ours, axis=0)
     theirs_analogy, theirs_similarity = np.mean(theirs, axis=0)
     assert ours_analogy > 0.02 and ours_similarity > 0.2  # learned something real
-    # Averaged over seeds, at least one of the two scores must match or beat gensim's.
-    assert ours_analogy >= theirs_analogy or ours_similarity >= theirs_similarity, (ours, theirs)
+    # Averaged over seeds, at least one of the two scores must match gensim's within the spread
+    # two workers' scheduling gives a seed on this corpus (about a point of analogy accuracy and
+    # 0.01 of correlation; an equal score failed one run in a few under load).
+    assert (ours_analogy >= theirs_analogy - 0.01
+            or ours_similarity >= theirs_similarity - 0.01), (ours, theirs)
