@@ -7,6 +7,7 @@
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -25,8 +26,21 @@ _PUBLIC = {
 
 __all__ = ["__version__", *_PUBLIC]
 
+if TYPE_CHECKING:
+    # Type checkers do not run __getattr__: they read the public names here, one import per
+    # entry of _PUBLIC, each `as` itself to mark it re-exported (tests/test_typing.py checks
+    # that the two agree).
+    from fastw2v.callbacks import CallbackAny2Vec as CallbackAny2Vec
+    from fastw2v.corpora import LineSentence as LineSentence
+    from fastw2v.corpora import PathLineSentences as PathLineSentences
+    from fastw2v.corpora import Text8Corpus as Text8Corpus
+    from fastw2v.keyedvectors import KeyedVectors as KeyedVectors
+    from fastw2v.phrases import FrozenPhrases as FrozenPhrases
+    from fastw2v.phrases import Phrases as Phrases
+    from fastw2v.word2vec import Word2Vec as Word2Vec
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'fastw2v' has no attribute {name!r}")
@@ -35,5 +49,5 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(__all__)

@@ -133,7 +133,7 @@ class TrainingConfig:
     >>> TrainingConfig(window=0)
     Traceback (most recent call last):
     ...
-    ValueError: window must be >= 1, got 0
+    ValueError: window must be between 1 and 10000, got 0
     """
 
     __slots__ = tuple(PARAMETERS)

@@ -27,7 +27,7 @@ import pickletools
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Literal, Optional, Union, cast
 
 import numpy as np
 
@@ -46,6 +46,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BZIP2_MAGIC = b"BZh"
 _PROTOCOLS = range(2, 6)
 _MMAP_MODES = (None, "r", "r+", "c")
+_MmapMode = Literal["r", "r+", "c"]
 _KEY_TYPES = {str, int, type(None)}
 # Separately stored arrays fastw2v uses; the others gensim may store apart (norms, cum_table,
 # ...) are recomputed, so their files are never opened.
@@ -75,6 +76,7 @@ class _GensimObject:
     """An instance of an allowed gensim class: its pickled ``__dict__``, nothing else."""
 
     __slots__ = ("state",)
+    state: dict[str, Any]
     gensim_name = ""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> _GensimObject:
@@ -621,7 +623,7 @@ def read_gensim_model(
         raise ValueError(f"mmap must be one of {_MMAP_MODES}, not {mmap!r}")
     with _open_decompressed(source) as stream:  # an unreadable file raises its own OSError
         root = _guarded(source, _unpickle, stream, source)
-    return _guarded(source, _model_of, root, source, mmap)
+    return _guarded(source, _model_of, root, source, cast(Optional[_MmapMode], mmap))
 
 
 def keyed_vectors_from(data: GensimModelData) -> KeyedVectors:
@@ -680,7 +682,7 @@ def _guarded(source: str, step: Callable[..., Any], *args: Any) -> Any:
         ) from exc
 
 
-def _model_of(root: Any, source: str, mmap: Optional[str]) -> GensimModelData:
+def _model_of(root: Any, source: str, mmap: Optional[_MmapMode]) -> GensimModelData:
     if not isinstance(root, _GensimObject):
         raise _Malformed(
             f"it holds a {type(root).__name__}, not a gensim Word2Vec or KeyedVectors model"
@@ -692,10 +694,11 @@ def _model_of(root: Any, source: str, mmap: Optional[str]) -> GensimModelData:
 def _open_decompressed(source: str) -> BinaryIO:
     with open(source, "rb") as probe:
         magic = probe.read(3)
+    # The decompressing files have a binary file's methods without declaring typing.BinaryIO.
     if magic.startswith(_GZIP_MAGIC):
-        return gzip.open(source, "rb")
+        return cast(BinaryIO, gzip.open(source, "rb"))
     if magic.startswith(_BZIP2_MAGIC):
-        return bz2.open(source, "rb")
+        return cast(BinaryIO, bz2.open(source, "rb"))
     return open(source, "rb")
 
 
@@ -728,7 +731,8 @@ _SCAN_CHUNK = 1 << 20
 
 def _opcode_tables() -> tuple[list, list]:
     """Per opcode byte: its argument's size or how to find it; the widths of counted ones."""
-    sizes, counted = [_REFUSED] * 256, [None] * 256
+    sizes = [_REFUSED] * 256
+    counted: list[Optional[tuple[int, bool]]] = [None] * 256
     widths = {
         pickletools.TAKEN_FROM_ARGUMENT1: (1, False),
         pickletools.TAKEN_FROM_ARGUMENT4: (4, True),
@@ -758,6 +762,7 @@ def _opcode_tables() -> tuple[list, list]:
 
 _OPCODE_SIZES, _OPCODE_COUNTED = _opcode_tables()
 _MEMOIZE, _BINPUT, _PUT = pickle.MEMOIZE[0], pickle.BINPUT[0], pickle.PUT[0]
+_OPCODE_NAMES = {ord(op.code): op.name for op in pickletools.opcodes}
 
 
 def _check_opcodes(stream: BinaryIO) -> None:
@@ -802,8 +807,8 @@ def _check_opcodes(stream: BinaryIO) -> None:
         elif size == _STOPS:
             return
         elif size == _REFUSED:
-            op = pickletools.code2op.get(chr(code))
-            what = f"opcode {op.name}" if op else f"byte {code:#04x}, not an opcode,"
+            name = _OPCODE_NAMES.get(code)
+            what = f"opcode {name}" if name else f"byte {code:#04x}, not an opcode,"
             raise _Malformed(f"byte {offset + pos - 1}: {what} has no place in a gensim model")
         else:
             at = offset + pos - 1
@@ -817,9 +822,9 @@ def _check_opcodes(stream: BinaryIO) -> None:
                     offset, pos = offset + pos, 0
                     end = buffer.find(b"\n", pos)
                 if code == _PUT:
-                    slot = buffer[pos:end]
-                    if not slot.isdigit() or int(slot) > puts:
-                        raise _Malformed(f"byte {at}: memo slot {slot!r} out of order")
+                    slot_text = buffer[pos:end]
+                    if not slot_text.isdigit() or int(slot_text) > puts:
+                        raise _Malformed(f"byte {at}: memo slot {slot_text!r} out of order")
                     puts += 1
                 pos = end + 1
 
@@ -835,7 +840,9 @@ def _attribute_names(state: dict, listing: str) -> list[str]:
     return list(names)
 
 
-def _read_separate_arrays(root: _GensimObject, source: str, mmap: Optional[str]) -> None:
+def _read_separate_arrays(
+    root: _GensimObject, source: str, mmap: Optional[_MmapMode]
+) -> None:
     """Put the arrays gensim stored beside `source` into the stand-ins' state."""
     compressed = source.endswith((".gz", ".bz2"))
     folder = os.path.realpath(os.path.dirname(os.path.abspath(source)))
@@ -867,7 +874,7 @@ def _read_separate_arrays(root: _GensimObject, source: str, mmap: Optional[str])
 
 
 def _read_array_file(
-    prefix: str, folder: str, compressed: bool, mmap: Optional[str]
+    prefix: str, folder: str, compressed: bool, mmap: Optional[_MmapMode]
 ) -> np.ndarray:
     name = f"{prefix}.{'npz' if compressed else 'npy'}"
     real = os.path.realpath(name)
@@ -942,7 +949,7 @@ def _word2vec_data(root: _GensimObject) -> GensimModelData:
         return None
 
     vectors = _vectors_data(wv.state, "wv")
-    parameters = {}
+    parameters: dict[str, Any] = {}
     for name, kind, older, default in _PARAMETERS:
         value = lookup(name, older)
         parameters[name] = default if value is None else _typed(value, kind, name)

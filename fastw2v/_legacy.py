@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +51,13 @@ def _deprecated(name: str, replacement: str) -> None:
 
 class Gensim3Names:
     """Deprecated and removed gensim names; KeyedVectors provides what they call."""
+
+    if TYPE_CHECKING:
+        # What the aliases call, defined by KeyedVectors (its own signatures prevail).
+        def get_vector(self, *args: Any, **kwargs: Any) -> Any: ...
+        def fill_norms(self, *args: Any, **kwargs: Any) -> Any: ...
+        def unit_normalize_all(self, *args: Any, **kwargs: Any) -> Any: ...
+        def closer_than(self, *args: Any, **kwargs: Any) -> Any: ...
 
     def word_vec(self, *args: Any, **kwargs: Any) -> np.ndarray:
         """Deprecated alias of :meth:`get_vector`, as in gensim 4."""

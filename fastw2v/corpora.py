@@ -28,7 +28,7 @@ import numbers
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import IO, Union
+from typing import IO, Union, cast
 
 from fastw2v._corpus import MAX_SENTENCE_LENGTH
 from fastw2v._io import is_compressed, open_for_reading
@@ -212,7 +212,8 @@ class LineSentence:
         if self._path is not None:
             yield from _file_sentences(self._path, self.max_sentence_length, self.limit)
             return
-        stream = self.source
+        # A path was read above: the source is a file object.
+        stream = cast(Union[IO[bytes], IO[str]], self.source)
         seekable = getattr(stream, "seekable", None)
         if seekable is not None and seekable():
             stream.seek(0)

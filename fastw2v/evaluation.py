@@ -168,7 +168,7 @@ def evaluate_word_analogies(
     out_of_vocabulary = 0
     numbers = itertools.count()
     for name, section_questions in parsed_sections:
-        section = {"section": name, "correct": [], "incorrect": []}
+        section: dict[str, Any] = {"section": name, "correct": [], "incorrect": []}
         for question, number in zip(section_questions, numbers):
             if number in predictions:
                 outcome = "correct" if predictions[number] == question[3] else "incorrect"
@@ -237,7 +237,7 @@ class _Ranker:
     def predict_3cosadd(
         self,
         rows: np.ndarray,
-        questions: list[tuple[str, ...]],
+        questions: Sequence[tuple[str, ...]],
         vocab: dict[str, int],
         case_insensitive: bool,
     ) -> list[str | None]:
@@ -386,8 +386,8 @@ def evaluate_word_pairs(
                 fields = line.split(delimiter)
                 if case_insensitive:
                     fields = [field.upper() for field in fields]
-                word_a, word_b, score = fields
-                score = float(score)
+                word_a, word_b, score_text = fields
+                score = float(score_text)
             except ValueError:
                 logger.info("skipping invalid line %d in %s", line_number, path)
                 continue
@@ -472,7 +472,8 @@ def _read_analogies(
             if len(words) != 4:
                 logger.info("skipping invalid line #%d in %s", line_number, path)
                 continue
-            sections[-1][1].append(tuple(words))
+            first, second, third, answer = words
+            sections[-1][1].append((first, second, third, answer))
     return sections
 
 

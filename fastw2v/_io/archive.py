@@ -21,12 +21,15 @@ import os
 import struct
 import zipfile
 from collections.abc import Callable, Container, Mapping
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, Literal, Optional, cast
 
 import numpy as np
 
 from fastw2v._io.files import PathLike, atomic_write, require_regular_file
 from fastw2v.errors import NotAModelError
+
+# The memory-mapping modes load_archive accepts (read-only, or copy-on-write).
+_MapMode = Literal["r", "c"]
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_archive", "save_archive"]
 
@@ -228,7 +231,7 @@ def load_archive(
     require_regular_file(path, "a fastw2v archive")
     with open(path, "rb") as handle:
         try:
-            return _load_archive(handle, name, mmap, kind, wanted)
+            return _load_archive(handle, name, cast(Optional[_MapMode], mmap), kind, wanted)
         except _KindError as error:
             # gensim raises AttributeError here; NotAModelError is that and a ValueError.
             raise NotAModelError(f"{name}: {error}") from None
@@ -261,7 +264,7 @@ class _KindError(_ArchiveError):
 def _load_archive(
     handle: BinaryIO,
     name: str,
-    mmap: str | None,
+    mmap: _MapMode | None,
     kind: str | None,
     wanted: Callable[[str], bool],
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -399,7 +402,7 @@ def _read_metadata(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file_size: i
     return metadata
 
 
-def _read_npy_header(stream: BinaryIO, member: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+def _read_npy_header(stream: IO[bytes], member: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """Parse and validate a .npy header; returns shape, Fortran order, dtype and data size."""
     try:
         version = np.lib.format.read_magic(stream)
@@ -437,7 +440,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
         shape, fortran_order, dtype, data_size = _read_npy_header(stream, info.filename)
         _check_payload_size(info, stream.tell(), data_size)
         flat = np.empty(data_size // dtype.itemsize if dtype.itemsize else 0, dtype=dtype)
-        view = memoryview(flat.view(np.uint8)) if data_size else memoryview(b"")
+        view = flat.view(np.uint8).data if data_size else memoryview(b"")
         filled = 0
         while filled < data_size:
             chunk = stream.read(min(_READ_CHUNK_BYTES, data_size - filled))
@@ -455,7 +458,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     return flat.reshape(shape)
 
 
-def _map_member(handle: BinaryIO, info: zipfile.ZipInfo, data_start: int, mode: str) -> np.ndarray:
+def _map_member(
+    handle: BinaryIO, info: zipfile.ZipInfo, data_start: int, mode: _MapMode
+) -> np.ndarray:
     handle.seek(data_start)
     shape, fortran_order, dtype, data_size = _read_npy_header(handle, info.filename)
     header_size = handle.tell() - data_start

@@ -28,8 +28,8 @@ import os
 import secrets
 import stat
 import zlib
-from collections.abc import Iterator
-from typing import IO, Any, BinaryIO, Union
+from collections.abc import Callable, Iterator
+from typing import IO, Any, BinaryIO, Union, cast
 
 from fastw2v.errors import TruncatedFileError
 
@@ -49,9 +49,14 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Decompressing openers by file extension. lzma.open detects the container, so it reads both
-# .xz files and legacy .lzma ("LZMA alone") files.
-_COMPRESSED_SUFFIXES = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
+# Decompressing readers by file extension (each opens for reading by default). LZMAFile detects
+# the container when reading, so it reads both .xz files and legacy .lzma ("LZMA alone") files.
+_COMPRESSED_SUFFIXES: dict[str, Callable[[PathLike], io.BufferedIOBase]] = {
+    ".gz": gzip.GzipFile,
+    ".bz2": bz2.BZ2File,
+    ".xz": lzma.LZMAFile,
+    ".lzma": lzma.LZMAFile,
+}
 _FORMAT_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".lzma": "lzma"}
 # What a damaged compressed stream raises while being read.
 DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
@@ -119,8 +124,7 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     except OSError as error:
         raise _naming(error, given) from None
     try:
-        text_options = {"encoding": "utf-8"} if mode == "w" else {}
-        with os.fdopen(fd, mode, **text_options) as handle:
+        with os.fdopen(fd, mode, encoding="utf-8" if mode == "w" else None) as handle:
             yield handle
             try:
                 handle.flush()
@@ -437,7 +441,7 @@ def open_for_reading(path: PathLike) -> BinaryIO:
     suffix = _compression_suffix(path)
     if not suffix:
         return open(path, "rb")
-    stream = _COMPRESSED_SUFFIXES[suffix](path, "rb")
+    stream = _COMPRESSED_SUFFIXES[suffix](path)
     return io.BufferedReader(_Decompressed(stream, _display_name(path), suffix), _READ_BUFFER)
 
 
@@ -447,7 +451,7 @@ class _Decompressed(io.RawIOBase):
     Under an :class:`io.BufferedReader`, so lines and small reads cost no Python call each.
     """
 
-    def __init__(self, stream: BinaryIO, name: str, suffix: str) -> None:
+    def __init__(self, stream: io.BufferedIOBase, name: str, suffix: str) -> None:
         super().__init__()
         self._stream = stream
         self._suffix = suffix
@@ -491,21 +495,23 @@ def atomic_write_compressed(path: PathLike) -> Iterator[BinaryIO]:
     """Atomic binary write, compressed according to the extension of `path`."""
     suffix = _compression_suffix(path)
     with atomic_write(path, "wb") as raw:
+        # The compressing streams have every method of a binary file but are not declared as
+        # typing.BinaryIO: the casts say what callers may do with them.
         if suffix == ".gz":
             # The name stored in the gzip header is the final one, not the temporary file's.
             with gzip.GzipFile(filename=os.fspath(path), mode="wb", fileobj=raw) as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         elif suffix == ".bz2":
             with bz2.BZ2File(raw, "wb") as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         elif suffix == ".xz":
             with lzma.LZMAFile(raw, "wb") as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         elif suffix == ".lzma":
             with lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_ALONE) as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         else:
-            yield raw
+            yield cast(BinaryIO, raw)
 
 
 # --------------------------------------------------------------------------------------------

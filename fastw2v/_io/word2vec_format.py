@@ -467,7 +467,7 @@ def _read_text_body(
         raise ValueError(f"{name}: the file holds no vectors")
     if rows is None:
         rows = _VectorRows(dimensions, dtype, 0, 0)
-    return keys, rows, len(keys) if declared is None else wanted
+    return keys, rows, len(keys) if declared is None or wanted is None else wanted
 
 
 def _read_binary_body(
@@ -496,7 +496,7 @@ def _read_binary_body(
                 f"{_MAX_WORD_BYTES:,} bytes; not a binary word2vec file, or a wrong header?"
             )
         values = None if raw_word is None else cursor.read_exactly(record_bytes)
-        if values is None:
+        if raw_word is None or values is None:
             raise TruncatedFileError(
                 f"{name}: line {line_number} (byte {start}): unexpected end of file; the header "
                 f"declares {declared} vectors of {dimensions} dimensions but the file holds "
