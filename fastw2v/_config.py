@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 # Kinds of value. A "flag" is gensim's 0/1 int parameter (sg, hs, ...); a "bool" is a Python
 # bool (compute_loss, ...); both accept any truthy value and are saved as their kind.
@@ -137,6 +137,10 @@ class TrainingConfig:
     """
 
     __slots__ = tuple(PARAMETERS)
+
+    if TYPE_CHECKING:
+        # The attributes are the parameters, declared once, in PARAMETERS.
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(PARAMETERS))

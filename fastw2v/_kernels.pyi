@@ -21,6 +21,7 @@ class Trainer:
         objectives: Iterable[Any],
         *,
         compute_loss: bool = ...,
+        lockf: Optional[npt.ArrayLike] = ...,
     ) -> None: ...
     def set_schedule(
         self, alpha_start: float, alpha_end: float, total_words: int, words_done: int = ...
@@ -48,6 +49,13 @@ class Trainer:
         alpha: float,
         negatives: Optional[npt.ArrayLike] = ...,
     ) -> None: ...
+
+def score_sentences(
+    trainer: Trainer,
+    ids: npt.NDArray[np.int32],
+    sentence_ends: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float32],
+) -> None: ...
 
 class WorkerState:
     def __init__(self, trainer: Trainer, seed: int) -> None: ...

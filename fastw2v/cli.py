@@ -578,7 +578,8 @@ def _require_words(vectors: KeyedVectors, words: Sequence[str]) -> None:
     raise CommandError(f"{noun} not in the vocabulary: {', '.join(hints)}")
 
 
-def _print_ranking(ranking: Sequence[tuple[str, float]]) -> None:
+def _print_ranking(ranking: Sequence[tuple[str, float]] | Any) -> None:
+    # (most_similar's declared return type also covers the array of all similarities.)
     width = max((len(word) for word, _ in ranking), default=0)
     for word, similarity in ranking:
         print(f"  {word:<{width}}  {similarity:.4f}")

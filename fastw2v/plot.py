@@ -35,7 +35,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
 import numpy as np
 
@@ -170,8 +170,8 @@ def training(
         the loss of each epoch of the last ``train()`` call.
     recorder : TrainingRecorder, optional
         The callback the model trained with: its records give each epoch's speed, and every
-        epoch of every ``train()`` call. Without it the speed panel shows the mean speed of the
-        last call (``model.words_per_second``) as a dashed line.
+        epoch of every ``train()`` call. Without it the speeds come from the model's own
+        ``training_history`` (the epochs of the last ``train()`` call).
     figsize : tuple of float
         Width and height in inches.
     dpi : float
@@ -307,7 +307,7 @@ def words(
     ['colours', 'animals']
     """
     figure_class = _figure_class()
-    vectors = getattr(kv, "wv", kv)
+    vectors = cast("KeyedVectors", getattr(kv, "wv", kv))
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 0:

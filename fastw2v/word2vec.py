@@ -11,7 +11,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -38,16 +38,19 @@ def _is_one_shot(corpus: Any) -> bool:
         return False
 
 
-class _class_only(classmethod):  # noqa: N801 - used as a decorator, like classmethod
-    """A classmethod that, as in gensim, cannot be called on an instance: ``model.load(path)``
-    would read as if it loaded into `model`, but returns a new model."""
+if TYPE_CHECKING:
+    _class_only = classmethod
+else:
+    class _class_only(classmethod):  # noqa: N801 - used as a decorator, like classmethod
+        """A classmethod that, as in gensim, cannot be called on an instance: ``model.load(path)``
+        would read as if it loaded into `model`, but returns a new model."""
 
-    def __get__(self, instance: Any, owner: Optional[type] = None) -> Any:
-        if instance is not None:
-            raise AttributeError(f"{self.__func__.__name__}() is called on the class, not on "
-                                 f"a model: model = {type(instance).__name__}."
-                                 f"{self.__func__.__name__}(path)")
-        return super().__get__(instance, owner)
+        def __get__(self, instance: Any, owner: Optional[type] = None) -> Any:
+            if instance is not None:
+                raise AttributeError(f"{self.__func__.__name__}() is called on the class, not on "
+                                     f"a model: model = {type(instance).__name__}."
+                                     f"{self.__func__.__name__}(path)")
+            return super().__get__(instance, owner)
 
 
 class Word2Vec:
@@ -83,6 +86,10 @@ class Word2Vec:
     >>> model.wv.most_similar("cat", topn=1)[0][0] in model.wv
     True
     """
+
+    if TYPE_CHECKING:
+        # Every parameter of fastw2v._config.PARAMETERS reads as a checked attribute.
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, sentences: Optional[Iterable[Sequence[str]]] = None,
                  corpus_file: Optional[str | os.PathLike] = None, *,
