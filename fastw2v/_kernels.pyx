@@ -76,7 +76,7 @@ cdef extern from "_dense.h":
     void fw_prefetch_row(const float *row, int dim) nogil
     void fw_add_step(int dim, const float *step, float *row) nogil
     void fw_clamp_rows(size_t count, float *y) nogil
-    float fw_sigmoid(float x) nogil
+    float fw_logistic_error(float label, float score) nogil
     double fw_neg_log_sigmoid(double x) nogil
 
 cdef int ONE = 1
@@ -251,7 +251,7 @@ cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
         for b in range(n_in):
             score = g[o * n_in + b]
             weight = w.in_weights[b] * w.out_weights[o]
-            g[o * n_in + b] = (w.labels[o] - fw_sigmoid(score)) * alpha * weight
+            g[o * n_in + b] = fw_logistic_error(w.labels[o], score) * alpha * weight
             if m.compute_loss:
                 loss += weight * fw_neg_log_sigmoid(score if w.labels[o] > 0.5 else -score)
     # input_grad_b += sum_o g[o][b] out_o, then output step_o = sum_b g[o][b] in_b.

@@ -114,10 +114,13 @@ def effective_min_count(counts: dict, min_count: int, max_final_vocab: int | Non
 
 def select_words(counts: dict, min_count: int, trim_rule: TrimRule = None,
                  sorted_vocab: bool = True) -> list[str]:
-    """Words that survive `min_count`/`trim_rule`: by descending count, ties in first-seen order."""
+    """Words that survive `min_count`/`trim_rule`: by descending count, and words of equal
+    count in the reverse of the order in which they were first seen, as gensim sorts them."""
     words = [w for w, c in counts.items() if keep_vocab_item(w, c, min_count, trim_rule)]
     if sorted_vocab:
-        # sorted() is stable, so equal counts keep the order in which words were first seen.
+        # A stable sort of the reversed list: the order gensim's lexsort gives. It decides which
+        # words a cut by rank keeps (restrict_vocab, an analogy set's "30,000 most frequent").
+        words.reverse()
         words.sort(key=counts.__getitem__, reverse=True)
     return words
 
@@ -148,12 +151,17 @@ def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     """Per-word subsampling thresholds on 32 random bits (word2vec.c's formula).
 
     A word seen c times is kept with probability min(1, (sqrt(c / t) + 1) * t / c), where
-    t = sample * total words (or `sample` itself when it is >= 1, as an absolute count).
+    t = sample * the vocabulary's total count. A `sample` >= 1 is gensim's shorthand for a count:
+    t = int(sample * (3 + sqrt(5)) / 2), which downsamples the words seen more than
+    t * (3 + sqrt(5)) / 2 times.
     """
     counts = np.asarray(counts, dtype=np.float64)
     if not sample or counts.size == 0:
         return np.full(counts.shape, ALWAYS_KEEP, dtype=np.uint64)
-    threshold_count = sample if sample >= 1.0 else sample * counts.sum()
+    if sample >= 1.0:
+        threshold_count = float(int(sample * (3 + np.sqrt(5)) / 2))
+    else:
+        threshold_count = sample * counts.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         probability = (np.sqrt(counts / threshold_count) + 1.0) * (threshold_count / counts)
     probability = np.where(counts > 0, np.minimum(probability, 1.0), 1.0)

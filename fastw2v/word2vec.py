@@ -325,11 +325,12 @@ class Word2Vec:
         self._grow_vectors(old_size)
 
     def _grow_vectors(self, old_size: int) -> None:
-        """Input vectors for the words from `old_size` on: small random values, from the seed
-        and the vocabulary size they start at, so that an update draws new ones."""
+        """Input vectors for the words from `old_size` on: uniform on [-1/dim, 1/dim) as in
+        gensim 4 (word2vec.c draws half that range), from the seed and the vocabulary size they
+        start at, so that an update draws new ones."""
         size, dim = len(self.wv.index_to_key), self.vector_size
         rng = np.random.default_rng([self.seed & (2**64 - 1), old_size])
-        fresh = (rng.random((size - old_size, dim), dtype=np.float32) - 0.5) / dim
+        fresh = (rng.random((size - old_size, dim), dtype=np.float32) * 2 - 1) / dim
         old_vectors = self.wv.vectors[:old_size] if old_size else np.zeros((0, dim), np.float32)
         self.wv.vectors = np.ascontiguousarray(np.vstack([old_vectors, fresh]), dtype=np.float32)
         self.wv.norms = None

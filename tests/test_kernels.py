@@ -16,6 +16,20 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# The logistic function the step trains with (word2vec.c's and gensim's): a table of 1000 values
+# on [-6, 6) read at int((x + 6) * 83), and no step where |x| >= 6.
+_TABLE_X = (np.arange(1000) / np.float32(1000) * 2 - 1) * 6.0
+_TABLE = (np.exp(_TABLE_X) / (np.exp(_TABLE_X) + 1)).astype(np.float32)
+
+
+def logistic_error(labels, scores):
+    """label - sigmoid(score) as the step computes it: 0 beyond +-6."""
+    scores = np.asarray(scores, dtype=np.float64)
+    inside = (scores > -6) & (scores < 6)
+    index = np.where(inside, ((scores + 6) * 83).astype(np.int64), 0)
+    return np.where(inside, labels - _TABLE[np.clip(index, 0, 999)], 0.0)
+
+
 def make_trainer(objective, sg, batched=True, cbow_mean=True, negative=3, seed=0,
                  compute_loss=True, window=3, dim=DIM, sgemm=False):
     rng = np.random.default_rng(seed)
@@ -87,7 +101,8 @@ def reference_step(arrays, objective, sg, cbow_mean, context, target, alpha, neg
         out_weights = np.array([merged[r][1] for r in rows])
         outputs = out[rows]
         scores = outputs @ inputs.T
-        g = (labels[:, None] - sigmoid(scores)) * alpha * out_weights[:, None] * weights[None, :]
+        g = (logistic_error(labels[:, None], scores) * alpha * out_weights[:, None]
+             * weights[None, :])
         signed = np.where(labels[:, None] > 0.5, scores, -scores)
         loss = float(np.sum(out_weights[:, None] * weights[None, :] * np.log1p(np.exp(-signed))))
         grads = g.T @ outputs
@@ -145,8 +160,9 @@ def test_worked_sgns_example():
         [_objectives.NegativeSampling(syn1neg, _sampling.build_alias_table(counts), 1)])
     worker = _kernels.WorkerState(trainer, 0)
     trainer.predict_step(worker, [0], 1, 0.1, negatives=[2])
-    # Exact values of the update: sigmoid(0.29) = 0.57199, sigmoid(0.10) = 0.52498.
-    g_pos, g_neg = 0.1 * (1 - sigmoid(0.29)), -0.1 * sigmoid(0.10)
+    # The update with the trainer's logistic table (0.57199 and 0.52498 exactly; the table's
+    # cells read about 0.0075 lower).
+    g_pos, g_neg = 0.1 * logistic_error(1.0, 0.29), 0.1 * logistic_error(0.0, 0.10)
     v = np.array([0.10, 0.30])
     expected_v = v + g_pos * np.array([0.20, 0.90]) + g_neg * np.array([0.70, 0.10])
     np.testing.assert_allclose(syn0[0], expected_v, atol=1e-6)

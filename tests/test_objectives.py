@@ -155,7 +155,11 @@ def test_a_toy_objective_takes_the_same_step_as_its_reference(toy_module):
                                [uniform_negatives(output, negative=0)], compute_loss=True)
     worker = _kernels.WorkerState(trainer, 0)
     trainer.predict_step(worker, [2], 4, 0.1)
-    g = 0.1 * (1.0 - 1.0 / (1.0 + np.exp(-h @ u)))
+    # label - sigmoid(score) from the trainer's logistic table (word2vec.c's: 1000 cells on
+    # [-6, 6) read at int((x + 6) * 83)).
+    cell = int((h @ u + 6) * 83)
+    x = np.float32(cell / np.float32(1000) * 2 - 1) * 6.0
+    g = 0.1 * (1.0 - float(np.float32(np.exp(x) / (np.exp(x) + 1))))
     np.testing.assert_allclose(syn0[2], h + g * u, atol=1e-6)
     np.testing.assert_allclose(output[4], u + g * h, atol=1e-6)
     assert worker.loss == pytest.approx(np.log1p(np.exp(-h @ u)), rel=1e-5)

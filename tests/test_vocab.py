@@ -32,14 +32,15 @@ def test_max_vocab_size_prunes_rare_words_during_the_scan():
 
 def test_selection_order_min_count_trim_rule_and_max_final_vocab():
     counts = {"b": 3, "a": 5, "c": 3, "d": 1, "e": 3}
-    assert vocab_mod.select_words(counts, 2) == ["a", "b", "c", "e"]  # ties: first seen first
+    # Ties in the reverse of the order first seen, as gensim sorts them.
+    assert vocab_mod.select_words(counts, 2) == ["a", "e", "c", "b"]
     assert vocab_mod.select_words(counts, 2, sorted_vocab=False) == ["b", "a", "c", "e"]
 
     def keep_d_drop_a(word, count, min_count):
         return {"d": vocab_mod.RULE_KEEP, "a": vocab_mod.RULE_DISCARD}.get(
             word, vocab_mod.RULE_DEFAULT)
 
-    assert vocab_mod.select_words(counts, 2, keep_d_drop_a) == ["b", "c", "e", "d"]
+    assert vocab_mod.select_words(counts, 2, keep_d_drop_a) == ["e", "c", "b", "d"]
     # max_final_vocab raises min_count past the tie at the cut, as gensim does.
     assert vocab_mod.effective_min_count(counts, 1, 2) == 4
     assert vocab_mod.effective_min_count(counts, 1, 10) == 1
