@@ -179,7 +179,8 @@ class ExactIndexer:
         self.model = model
         self.labels = list(vectors.index_to_key)
         self.vectors = vectors.vectors
-        norms = np.linalg.norm(self.vectors, axis=1)
+        # einsum sums the squares row by row, without a squared copy of the whole matrix.
+        norms = np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors))
         norms[norms == 0] = 1
         self.norms = norms.astype(self.vectors.dtype)
 
