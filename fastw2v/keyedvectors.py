@@ -734,8 +734,11 @@ class KeyedVectors(Gensim3Names):
         restrict_vocab : int, optional
             Search only the first `restrict_vocab` rows (overrides the clip arguments).
         indexer : object, optional
-            An approximate-nearest-neighbour index with a ``most_similar(vector, topn)``
-            method, used instead of the exact search.
+            A nearest-neighbour index with a ``most_similar(vector, num_neighbors)`` method,
+            such as those of :mod:`fastw2v.similarities`, used instead of the exact search when
+            `topn` is an int. It is handed the unit-length query vector and its answer is
+            returned as it is: the query's own keys included, the clip arguments ignored (as
+            in gensim).
 
         Returns
         -------
@@ -775,9 +778,14 @@ class KeyedVectors(Gensim3Names):
         ][:topn]
 
     def similar_by_key(
-        self, key: Key, topn: int | None = 10, restrict_vocab: int | None = None
+        self,
+        key: Key,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+        indexer: Any = None,
     ) -> list[tuple[str, float]] | np.ndarray:
-        """The `topn` keys most similar to `key` (see :meth:`most_similar`).
+        """The `topn` keys most similar to `key` (see :meth:`most_similar`, also for `indexer`,
+        which gensim's similar_by_* methods lack).
 
         Examples
         --------
@@ -786,18 +794,29 @@ class KeyedVectors(Gensim3Names):
         >>> kv.similar_by_key("a", topn=1)[0][0]
         'b'
         """
-        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+        return self.most_similar(
+            positive=[key], topn=topn, restrict_vocab=restrict_vocab, indexer=indexer
+        )
 
     def similar_by_word(
-        self, word: Key, topn: int | None = 10, restrict_vocab: int | None = None
+        self,
+        word: Key,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+        indexer: Any = None,
     ) -> list[tuple[str, float]] | np.ndarray:
         """Alias of :meth:`similar_by_key`."""
-        return self.similar_by_key(word, topn, restrict_vocab)
+        return self.similar_by_key(word, topn, restrict_vocab, indexer)
 
     def similar_by_vector(
-        self, vector: np.ndarray, topn: int | None = 10, restrict_vocab: int | None = None
+        self,
+        vector: np.ndarray,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+        indexer: Any = None,
     ) -> list[tuple[str, float]] | np.ndarray:
-        """The `topn` keys most similar to `vector` (see :meth:`most_similar`).
+        """The `topn` keys most similar to `vector` (see :meth:`most_similar`, also for
+        `indexer`).
 
         Examples
         --------
@@ -806,7 +825,9 @@ class KeyedVectors(Gensim3Names):
         >>> kv.similar_by_vector(np.array([0.1, 1.0], dtype=np.float32), topn=1)[0][0]
         'b'
         """
-        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
+        return self.most_similar(
+            positive=[vector], topn=topn, restrict_vocab=restrict_vocab, indexer=indexer
+        )
 
     def most_similar_cosmul(
         self,

@@ -365,6 +365,15 @@ class _PhraseTransformer(ABC):
     def _from_document(cls, document: dict) -> Self:
         """Rebuild a model from what `save` wrote."""
 
+    @classmethod
+    def _saved_class(cls, name: object) -> type[_PhraseTransformer] | None:
+        """The class that wrote a file whose ``"class"`` is `name`, or None if unknown."""
+        # The class called on first: a subclass's file loads through that subclass.
+        for known in (cls, Phrases, FrozenPhrases):
+            if known.__name__ == name:
+                return known
+        return None
+
     def save(self, path: PathType) -> None:
         """Save the model to `path` as a JSON document.
 
@@ -401,25 +410,30 @@ class _PhraseTransformer(ABC):
             _write_document(stream, header, tables)
 
     @classmethod
-    def load(cls, path: PathType) -> Self:
-        """Load a model written by `save`.
+    def load(cls, path: PathType) -> Phrases | FrozenPhrases:
+        """Load a model written by `save`, as the class that saved it.
+
+        As in gensim, the file decides the class: ``Phrases.load`` of a file written by
+        ``FrozenPhrases.save`` returns a `FrozenPhrases`, and the other way round.
 
         Parameters
         ----------
         path : str or os.PathLike
-            A file written by ``save`` of this same class.
+            A file written by ``save`` of `Phrases` or `FrozenPhrases` (or of a subclass,
+            loaded through that subclass).
 
         Returns
         -------
         Phrases or FrozenPhrases
-            An instance of the class `load` is called on.
+            An instance of the class that saved the file.
 
         Raises
         ------
         ValueError
             When the file is not UTF-8 JSON (or is nested too deeply to read), not a fastw2v
-            phrase model, damaged, of an unknown format version, or a model of the other class;
-            also for a device or FIFO given as the file. The message names the file.
+            phrase model, damaged, of an unknown format version, or saved by a class `load`
+            does not know; also for a device or FIFO given as the file. The message names the
+            file.
 
         Examples
         --------
@@ -452,13 +466,14 @@ class _PhraseTransformer(ABC):
                 f"{name!r} has format version {document.get('version')!r}; "
                 f"this fastw2v reads version {_FORMAT_VERSION}"
             )
-        if document.get("class") != cls.__name__:
+        saved_class = cls._saved_class(document.get("class"))
+        if saved_class is None:
             raise ValueError(
-                f"{name!r} holds a {document.get('class')}; load it with "
-                f"{document.get('class')}.load instead of {cls.__name__}.load"
+                f"{name!r} holds a model of class {document.get('class')!r}, which "
+                f"{cls.__name__}.load cannot rebuild; load it through that class"
             )
         try:
-            return cls._from_document(document)
+            return saved_class._from_document(document)
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as err:
             raise ValueError(f"{name!r} is a damaged fastw2v phrase model: {err!r}") from None
 

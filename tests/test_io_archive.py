@@ -187,6 +187,56 @@ def test_raw_pickle_file_is_rejected_without_running_code(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("kind", "loader"),
+    [("Word2Vec", "Word2Vec"), ("KeyedVectors", "KeyedVectors"), (None, "Word2Vec")],
+)
+def test_a_pickle_is_named_as_gensim_s_with_the_loader_to_use(tmp_path, kind, loader):
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps({"vectors": [1.0]}, protocol=4))
+    expected = rf"model.pkl: .*saved by gensim.*{loader}.load_gensim\(\)"
+    with pytest.raises(ValueError, match=expected):
+        load_archive(tmp_path / "model.pkl", kind=kind)
+
+
+def test_a_compressed_pickle_is_named_as_gensim_s(tmp_path):
+    import gzip
+
+    with gzip.open(tmp_path / "model.pkl.gz", "wb") as out:
+        pickle.dump({"vectors": [1.0]}, out, protocol=2)
+    with pytest.raises(ValueError, match="saved by gensim"):
+        load_archive(tmp_path / "model.pkl.gz")
+
+
+def word2vec_file(path: pathlib.Path, binary: bool) -> None:
+    from fastw2v import KeyedVectors
+
+    kv = KeyedVectors(4)
+    kv.add_vectors(["alpha", "beta", "gamma"], np.arange(12, dtype=np.float32).reshape(3, 4))
+    kv.save_word2vec_format(path, binary=binary)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_word2vec_vectors_file_is_named_with_the_reader_to_use(tmp_path, binary, suffix):
+    path = tmp_path / f"vectors{suffix}"
+    word2vec_file(path, binary)
+    form = "binary" if binary else "text"
+    with pytest.raises(ValueError, match=(
+            rf"vectors{suffix}: not a fastw2v archive: a word2vec {form} vectors file \(3 "
+            rf"vectors of 4\): read it with KeyedVectors.load_word2vec_format\(.*"
+            rf"binary={binary}\)")):
+        load_archive(path)
+
+
+@pytest.mark.parametrize(
+    "content", [b"hello world\n", b"3 4\n", b"9" * 5000 + b" 4\n", b"\x1f\x8bnot gzip"]
+)
+def test_other_files_are_not_named_as_a_known_format(tmp_path, content):
+    (tmp_path / "notes.txt").write_bytes(content)
+    with pytest.raises(ValueError, match=r"notes.txt: not a valid fastw2v archive \(BadZipFile"):
+        load_archive(tmp_path / "notes.txt")
+
+
+@pytest.mark.parametrize(
     ("members", "message"),
     [
         ({"v.npy": npy_bytes(np.arange(3))}, "no metadata.json"),

@@ -7,6 +7,7 @@ gensim is not installed.
 from __future__ import annotations
 
 import pathlib
+import pickle
 
 import numpy as np
 import pytest
@@ -508,6 +509,16 @@ def test_load_rejects_other_archives_and_inconsistent_contents(tmp_path):
         io.save_archive(tmp_path / "bad.fw2v", {"kind": "KeyedVectors", **metadata}, arrays)
         with pytest.raises(ValueError, match=f"bad.fw2v.*{message}"):
             KeyedVectors.load(tmp_path / "bad.fw2v")
+
+
+def test_load_of_a_word2vec_file_or_gensim_pickle_says_what_to_call(tmp_path, small):
+    small.save_word2vec_format(tmp_path / "vectors.bin", binary=True)
+    with pytest.raises(ValueError, match=r"vectors.bin: .*word2vec binary vectors file \(200 "
+                                         r"vectors of 16\).*load_word2vec_format"):
+        KeyedVectors.load(tmp_path / "vectors.bin")
+    (tmp_path / "vectors.kv").write_bytes(pickle.dumps({"vectors": None}, protocol=4))
+    with pytest.raises(ValueError, match=r"vectors.kv: .*saved by gensim.*KeyedVectors"):
+        KeyedVectors.load(tmp_path / "vectors.kv")
 
 
 @pytest.mark.parametrize("binary", [False, True])

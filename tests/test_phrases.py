@@ -359,11 +359,32 @@ def test_a_custom_scorer_cannot_be_saved_but_its_frozen_model_can(tmp_path):
     assert loaded[["a", "b"]] == ["a_b"]
 
 
-def test_load_rejects_other_files_and_the_other_class(tmp_path):
+def test_load_returns_the_class_that_saved_the_file(tmp_path):
+    # gensim's load returns whatever class was saved, whichever class it is called on.
+    phrases = Phrases([["a", "b"]] * 3, min_count=1, threshold=0.1)
+    phrases.freeze().save(tmp_path / "frozen.json")
+    phrases.save(tmp_path / "phrases.json")
+    frozen = Phrases.load(tmp_path / "frozen.json")
+    assert type(frozen) is FrozenPhrases
+    assert frozen.phrasegrams == phrases.freeze().phrasegrams
+    counting = FrozenPhrases.load(tmp_path / "phrases.json")
+    assert type(counting) is Phrases
+    assert counting.vocab == phrases.vocab
+
+
+def test_load_rejects_a_class_it_does_not_know(tmp_path):
+    class SubPhrases(Phrases):
+        pass
+
+    SubPhrases([["a", "b"]] * 3, min_count=1, threshold=0.1).save(tmp_path / "sub.json")
+    assert type(SubPhrases.load(tmp_path / "sub.json")) is SubPhrases
+    with pytest.raises(ValueError, match="sub.json.*'SubPhrases', which Phrases.load cannot"):
+        Phrases.load(tmp_path / "sub.json")
+
+
+def test_load_rejects_other_files(tmp_path):
     frozen_path = tmp_path / "frozen.json"
     Phrases([["a", "b"]] * 3, min_count=1, threshold=0.1).freeze().save(frozen_path)
-    with pytest.raises(ValueError, match="FrozenPhrases.load"):
-        Phrases.load(frozen_path)
     other = tmp_path / "other.json"
     other.write_text('{"vectors": []}', encoding="utf-8")
     with pytest.raises(ValueError, match="not a saved fastw2v phrase model"):

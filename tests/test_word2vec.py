@@ -2,6 +2,7 @@
 
 import _thread
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -270,6 +271,15 @@ def test_save_load_and_train_on(tmp_path, corpus):
     assert not np.array_equal(loaded.wv.vectors, model.wv.vectors)
     loaded.save(path)
     assert Word2Vec.load(path).epochs_trained == 2
+
+
+def test_load_of_a_foreign_file_says_what_it_is_and_what_to_call(tmp_path):
+    (tmp_path / "gensim.model").write_bytes(pickle.dumps({"wv": None}, protocol=4))
+    with pytest.raises(ValueError, match=r"gensim.model: .*saved by gensim.*Word2Vec.load_gensim"):
+        Word2Vec.load(tmp_path / "gensim.model")
+    (tmp_path / "vectors.txt").write_text("1 2\nword 0.5 0.25\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"word2vec text vectors file.*load_word2vec_format"):
+        Word2Vec.load(tmp_path / "vectors.txt")
 
 
 def test_high_learning_rates_never_produce_nan(corpus):

@@ -16,10 +16,15 @@ Examples
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 import os
+import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Container, Mapping
 from typing import IO, Any, BinaryIO, Literal, Optional, cast
 
@@ -240,12 +245,69 @@ def load_archive(
         except Exception as error:  # noqa: BLE001
             # zipfile and numpy, parsing damaged bytes, fail in many ways (BadZipFile,
             # struct.error, EOFError, OSError from bad offsets, ...); all mean a damaged file.
+            other = _other_format(name, kind) if isinstance(error, zipfile.BadZipFile) else None
+            if other is not None:
+                raise ValueError(f"{name}: not a fastw2v archive: {other}") from None
             raise ValueError(
                 f"{name}: not a valid fastw2v archive ({type(error).__name__}: {error})"
             ) from None
 
 
 def _everything(name: str) -> bool:
+    return True
+
+
+# A word2vec vectors file starts with "<count> <dimension>"; enough of it to see its first row.
+_WORD2VEC_HEADER = re.compile(rb"\s*(\d{1,18})[ \t]+(\d{1,18})[ \t]*\r?\n")
+_SNIFF_BYTES = 1 << 16
+_COMPRESSED_MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ": lzma.open}
+
+
+def _other_format(name: str, kind: str | None) -> str | None:
+    """What a file that is not a zip holds, when it is a model format fastw2v knows, and
+    what to call to read it; None when it cannot tell."""
+    from fastw2v._gensim_model import is_gensim_pickle
+
+    if is_gensim_pickle(name):
+        loader = "KeyedVectors" if kind == "KeyedVectors" else "Word2Vec"
+        return (
+            f"saved by gensim (a pickle, which fastw2v's load never unpickles): use "
+            f"{loader}.load_gensim()"
+        )
+    start = _decompressed_start(name)
+    header = _WORD2VEC_HEADER.match(start)
+    if header is None:
+        return None
+    count, dimension = int(header.group(1)), int(header.group(2))
+    first_row = start[header.end() :].split(b"\n", 1)[0].split()
+    if count and not first_row:
+        return None  # a header alone: too little to tell
+    binary = not (len(first_row) == dimension + 1 and all(map(_is_number, first_row[1:])))
+    form = "binary" if binary else "text"
+    return (
+        f"a word2vec {form} vectors file ({count:,} vectors of {dimension}): "
+        f"read it with KeyedVectors.load_word2vec_format({name!r}, binary={binary})"
+    )
+
+
+def _decompressed_start(name: str) -> bytes:
+    try:
+        with open(name, "rb") as handle:
+            start = handle.read(_SNIFF_BYTES)
+        for magic, opener in _COMPRESSED_MAGIC.items():
+            if start.startswith(magic):
+                with opener(name, "rb") as stream:
+                    return stream.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError):
+        return b""
+    return start
+
+
+def _is_number(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
     return True
 
 
