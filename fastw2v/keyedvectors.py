@@ -1402,7 +1402,8 @@ class KeyedVectors(Gensim3Names):
         _io.write_word2vec_format(
             fname,
             [self.index_to_key[index] for index in order],
-            self.vectors[order],
+            self.vectors,
+            order=order,
             counts=counts,
             fvocab=fvocab,
             binary=binary,

@@ -10,13 +10,15 @@ import pathlib
 import pickle
 import re
 import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastw2v._io import read_word2vec_format, write_word2vec_format
+from fastw2v import _w2v_format
+from fastw2v._io import read_word2vec_format, word2vec_format, write_word2vec_format
 from fastw2v.errors import TruncatedFileError
 
 FUZZ = settings(
@@ -345,3 +347,257 @@ def test_a_refused_vectors_file_leaves_no_vocabulary_file_either(tmp_path):
         write_word2vec_format(tmp_path / "vectors.txt", ["a"], np.ones((1, 2)), counts=[3],
                               fvocab=tmp_path / "vocab.txt")
     assert not (tmp_path / "vocab.txt").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled readers and writers: the Python reader's rules exactly, and gensim's bytes
+
+
+def hard_float32() -> np.ndarray:
+    """float32 values where printing is hardest: powers of two and their neighbours (unequal
+    gaps), subnormals, numpy's notation thresholds, random bit patterns, and the specials."""
+    bits = [
+        (exponent << 23 | mantissa) + step
+        for exponent in range(255)
+        for mantissa in (0, 1, 0x400000, 0x7FFFFF)
+        for step in (-1, 0, 1)
+    ]
+    finite = np.clip(np.array(bits, dtype=np.int64), 0, 0x7F7FFFFF).astype(np.uint32)
+    random_bits = np.random.default_rng(7).integers(0, 0x7F800000, 20_000, dtype=np.uint32)
+    thresholds = np.array([1e-4, 1.0000001e-4, 9.999999e-5, 1e6, 999999.94, 1e16, 9.999999e15,
+                           0.1, 1.0, 123456.79, 3.4028235e38, 1e-45], dtype=np.float32)
+    positive = np.concatenate([finite.view(np.float32), random_bits.view(np.float32), thresholds])
+    return np.concatenate([positive, -positive, np.array([np.inf, -np.inf, np.nan], np.float32)])
+
+
+def as_rows(values: np.ndarray, width: int) -> np.ndarray:
+    padded = np.concatenate([values, np.zeros(-len(values) % width, values.dtype)])
+    return padded.reshape(-1, width)
+
+
+@pytest.mark.parametrize("legacy", [False, "2.2", "1.13"])
+def test_text_values_are_printed_as_numpy_prints_them(tmp_path, legacy):
+    # numpy 2.3 moved the start of scientific notation from 1e16 to 1e6 (legacy="2.2" keeps
+    # 1e16); legacy="1.13" prints otherwise, and numpy's own str() then writes the file.
+    vectors = as_rows(hard_float32(), 8)
+    if legacy == "1.13":
+        vectors = vectors[:200]
+    words = [f"w{index}" for index in range(len(vectors))]
+    with np.printoptions(legacy=legacy):
+        write_word2vec_format(tmp_path / "v.txt", words, vectors)
+        expected = [" ".join([word, *map(str, row)]) for word, row in zip(words, vectors)]
+    lines = (tmp_path / "v.txt").read_text("ascii").splitlines()
+    assert lines[0] == f"{len(vectors)} 8"
+    assert lines[1:] == expected
+
+
+def gensim_binary_with_the_c_tools_newlines(data: bytes, rows: int, dimensions: int) -> bytes:
+    """gensim's binary file with a newline after each vector, as fastw2v (and the C tool)
+    writes it."""
+    header_end = data.index(b"\n") + 1
+    pieces, position = [data[:header_end]], header_end
+    for _ in range(rows):
+        values_start = data.index(b" ", position) + 1
+        end = values_start + 4 * dimensions
+        pieces.append(data[position:end] + b"\n")
+        position = end
+    assert position == len(data)
+    return b"".join(pieces)
+
+
+def test_files_hold_the_bytes_gensim_writes(tmp_path):
+    gensim_models = pytest.importorskip("gensim.models")
+    from fastw2v import KeyedVectors
+
+    vectors = as_rows(hard_float32(), 6)
+    words = [f"w{index}" for index in range(len(vectors))]
+    words[:4] = ["naïve", "日本", "x", "Ünïcödé"]
+    # Counts with ties and out of order: both programs write the most frequent first.
+    counts = np.random.default_rng(3).integers(1, 50, len(words))
+    ours = KeyedVectors(6)
+    ours.add_vectors(words, vectors, extras={"count": counts})
+    theirs = gensim_models.KeyedVectors(6)
+    theirs.add_vectors(words, vectors)
+    for word, count in zip(words, counts):
+        theirs.set_vecattr(word, "count", int(count))
+    for binary in (False, True):
+        ours.save_word2vec_format(tmp_path / f"ours{binary}", binary=binary)
+        theirs.save_word2vec_format(str(tmp_path / f"theirs{binary}"), binary=binary)
+    assert (tmp_path / "oursFalse").read_bytes() == (tmp_path / "theirsFalse").read_bytes()
+    assert (tmp_path / "oursTrue").read_bytes() == gensim_binary_with_the_c_tools_newlines(
+        (tmp_path / "theirsTrue").read_bytes(), len(words), 6)
+
+
+def test_order_writes_rows_without_reordering_a_copy(tmp_path):
+    vectors = sample_vectors()
+    order = np.array([2, 0, 3, 1])
+    for binary in (False, True):
+        write_word2vec_format(tmp_path / "ordered", WORDS, vectors, binary=binary, order=order)
+        write_word2vec_format(tmp_path / "copied", WORDS, vectors[order], binary=binary)
+        assert (tmp_path / "ordered").read_bytes() == (tmp_path / "copied").read_bytes()
+    with np.printoptions(legacy="1.13"):  # the Python writer
+        write_word2vec_format(tmp_path / "ordered", WORDS, vectors, order=order)
+        write_word2vec_format(tmp_path / "copied", WORDS, vectors[order])
+    assert (tmp_path / "ordered").read_bytes() == (tmp_path / "copied").read_bytes()
+    for bad in ([0, 1, 2], [0, 1, 2, 4], [0, 1, 2, -1], [0.0, 1.0, 2.0, 3.0]):
+        with pytest.raises(ValueError, match="order"):
+            write_word2vec_format(tmp_path / "bad", WORDS, vectors, order=np.array(bad))
+
+
+def test_keys_that_are_not_str_are_written_as_str(tmp_path):
+    class Word(str):
+        pass
+
+    vectors = np.eye(3, dtype=np.float32)
+    write_word2vec_format(tmp_path / "v.txt", [7, Word("w"), "x"], vectors)
+    assert (tmp_path / "v.txt").read_text() == "3 3\n7 1.0 0.0 0.0\nw 0.0 1.0 0.0\nx 0.0 0.0 1.0\n"
+    with pytest.raises(ValueError, match="'a b' contains a space"):
+        write_word2vec_format(tmp_path / "v.txt", [7, Word("a b"), "x"], vectors)
+
+
+def test_rows_longer_than_the_write_buffer(tmp_path, monkeypatch):
+    words = ["a" * 100, "b", "c" * 40, "d"]
+    vectors = sample_vectors()
+    for binary in (False, True):
+        write_word2vec_format(tmp_path / "whole", words, vectors, binary=binary)
+        with monkeypatch.context() as patch:
+            patch.setattr(word2vec_format, "_WRITE_BUFFER_BYTES", 16)
+            write_word2vec_format(tmp_path / "pieces", words, vectors, binary=binary)
+        assert (tmp_path / "pieces").read_bytes() == (tmp_path / "whole").read_bytes()
+
+
+def test_float64_vectors_are_written_with_float64_digits(tmp_path):
+    vectors = np.array([[0.1, 1 / 3], [2.5, 1e-300]])
+    write_word2vec_format(tmp_path / "v.txt", ["a", "b"], vectors)
+    assert (tmp_path / "v.txt").read_text() == "2 2\na 0.1 0.3333333333333333\nb 2.5 1e-300\n"
+
+
+def outcome(read, *args, **kwargs):
+    """What a read gives: its keys, vector bytes and counts, or its exception's type and text."""
+    try:
+        keys, vectors, counts = read(*args, **kwargs)
+    except (ValueError, UnicodeDecodeError) as error:
+        return type(error), str(error)
+    return keys, vectors.dtype, vectors.shape, vectors.tobytes(), counts.tolist()
+
+
+def python_reader_only(data, position, *rest):
+    return _w2v_format.STOP_SLOW, 0, position
+
+
+def assert_compiled_reads_as_python(path, **kwargs):
+    compiled = outcome(read_word2vec_format, path, **kwargs)
+    with mock.patch.object(_w2v_format, "parse_text", python_reader_only), \
+            mock.patch.object(_w2v_format, "parse_binary", python_reader_only):
+        python = outcome(read_word2vec_format, path, **kwargs)
+    assert compiled == python
+
+
+TEXT_WORDS = [b"a", "naïve".encode(), b"", b"b\tc", b"c\r", b"\xff", b"caf\xc3"]
+TEXT_VALUES = [
+    b"0", b"1", b"-1", b"+1", b"0.5", b"-0.0", b".5", b"5.", b"1e5", b"1E-5", b"-1.5e+3",
+    b"1e400", b"-1e400", b"1e-400", b"123456789012345678901234567890", b"9007199254740993",
+    b"0.1000000000000000055511151231257827021181583404541015625", b"3.4028235677973366e+38",
+    b"0.00000000000000000000000000000000000000000000140129846432481707092372958328991613128",
+    b"1_0", b"nan", b"-inf", b"Infinity", b"0x10", b"1e", b"e5", b".", b"-", b"x", b"1.5.5",
+    "١".encode(), b"1\x002",
+]
+SEPARATORS = [b" ", b"  ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x1c", "\u00a0".encode(),
+              "\u3000".encode()]
+ENDINGS = [b"\n", b"\r\n", b" \n", b"\t\r\n"]
+
+
+@FUZZ
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from(TEXT_WORDS),
+            st.lists(st.sampled_from(TEXT_VALUES), min_size=2, max_size=4),
+            st.sampled_from(SEPARATORS),
+            st.sampled_from(ENDINGS),
+        ),
+        max_size=6,
+    ),
+    declared=st.integers(0, 7),
+    last_ending=st.booleans(),
+    datatype=st.sampled_from([np.float32, np.float64]),
+    unicode_errors=st.sampled_from(["strict", "replace"]),
+    no_header=st.booleans(),
+)
+def test_fuzz_the_compiled_text_reader_reads_as_the_python_reader(
+    tmp_path, lines, declared, last_ending, datatype, unicode_errors, no_header
+):
+    # Mostly well-formed lines (first separator a space, three values), which the compiled
+    # reader takes, among all the others, which it must hand to the Python reader.
+    body = b"".join(
+        word + b" " + (b" " if index % 2 else separator).join(values) + ending
+        for index, (word, values, separator, ending) in enumerate(lines)
+    )
+    if lines and not last_ending:
+        body = body.rstrip(b"\n")
+    header = b"" if no_header else b"%d 3\n" % declared
+    (tmp_path / "v.txt").write_bytes(header + body)
+    assert_compiled_reads_as_python(tmp_path / "v.txt", datatype=datatype,
+                                    unicode_errors=unicode_errors, no_header=no_header)
+
+
+@FUZZ
+@given(
+    records=st.lists(
+        st.tuples(
+            st.sampled_from([b"a", b"\nb", b"\n\nc", b"", b"\xff", b"caf\xc3", "日本".encode(),
+                             b"d\te"]),
+            st.binary(min_size=8, max_size=8),
+            st.sampled_from([b"", b"\n"]),
+        ),
+        max_size=6,
+    ),
+    declared=st.integers(0, 7),
+    cut=st.none() | st.integers(0, 100),
+    datatype=st.sampled_from([np.float32, np.float64]),
+    unicode_errors=st.sampled_from(["strict", "replace"]),
+    encoding=st.sampled_from(["utf8", "latin-1"]),
+)
+def test_fuzz_the_compiled_binary_reader_reads_as_the_python_reader(
+    tmp_path, records, declared, cut, datatype, unicode_errors, encoding
+):
+    data = b"%d 2\n" % declared + b"".join(
+        word + b" " + values + newline for word, values, newline in records)
+    (tmp_path / "v.bin").write_bytes(data[:cut] if cut is not None else data)
+    assert_compiled_reads_as_python(tmp_path / "v.bin", binary=True, datatype=datatype,
+                                    unicode_errors=unicode_errors, encoding=encoding)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("chunk", [7, 100, 4096])
+def test_rows_across_the_reading_buffers_boundaries(tmp_path, monkeypatch, binary, chunk):
+    rng = np.random.default_rng(5)
+    words = [f"{'w' * int(length)}{index}" for index, length in
+             enumerate(rng.integers(1, 300, 400))]
+    vectors = rng.standard_normal((400, 5)).astype(np.float32)
+    write_word2vec_format(tmp_path / "v", words, vectors, binary=binary)
+    monkeypatch.setattr(word2vec_format, "_CHUNK_BYTES", chunk)
+    keys, loaded, _ = read_word2vec_format(tmp_path / "v", binary=binary)
+    assert keys == words
+    assert loaded.tobytes() == vectors.tobytes()
+    assert_compiled_reads_as_python(tmp_path / "v", binary=binary)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_well_formed_files_never_reach_the_python_reader(tmp_path, monkeypatch, binary):
+    words = [f"w{index}" for index in range(3000)]
+    write_word2vec_format(tmp_path / "v", words, np.ones((3000, 4), np.float32), binary=binary)
+    calls = []
+    reader = word2vec_format._read_bounded_line if not binary else word2vec_format._Buffer.read_word
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return reader(*args, **kwargs)
+
+    if binary:
+        monkeypatch.setattr(word2vec_format._Buffer, "read_word", counted)
+    else:
+        monkeypatch.setattr(word2vec_format, "_read_bounded_line", counted)
+    assert read_word2vec_format(tmp_path / "v", binary=binary)[0] == words
+    # The first row, which fixes the matrix; the compiled parser reads every other.
+    assert len(calls) == 1

@@ -16,14 +16,17 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from fastw2v import _w2v_format
 from fastw2v._io.files import (
     PathLike,
     atomic_write_compressed,
@@ -47,8 +50,18 @@ _MAX_WORD_BYTES = 1 << 20
 _MAX_VALUE_BYTES = 64
 # Values a header-less (GloVe) file's first line may hold, which fixes its dimension.
 _MAX_UNDECLARED_DIMENSIONS = 1 << 16
-# Trailing data is checked for blankness in pieces of this size, never read whole.
-_SCAN_BYTES = 1 << 20
+# Files are read in pieces of this size; trailing data is checked for blankness piece by piece,
+# never read whole.
+_CHUNK_BYTES = 1 << 20
+# Rows are formatted into a buffer of this size, written whenever it is full.
+_WRITE_BUFFER_BYTES = 1 << 22
+# float32 values whose str() tells numpy's print rule: where scientific notation starts (1e6
+# since numpy 2.3, 1e16 before), and digits as the legacy printing modes would print otherwise.
+_PRINT_PROBE = np.array(
+    [0.1, 0.3, 2 / 3, 1.1, -2.5, 1e-4, 1.0000001e-4, 1e-5, 123456.79, 999999.94, 1e6, 1e15,
+     9.999999e15, 1e16, 3.4028235e38, 1e-45, 1.0, -0.0, 16777216.0],
+    dtype=np.float32,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,6 +78,7 @@ def write_word2vec_format(
     binary: bool = False,
     total_vec: int | None = None,
     write_header: bool = True,
+    order: np.ndarray | None = None,
 ) -> None:
     """Write vectors in the word2vec text or binary format, in the order given.
 
@@ -73,10 +87,10 @@ def write_word2vec_format(
     path : str or os.PathLike
         Output file; ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` names are compressed.
     keys : sequence of str
-        One word per row of `vectors`. Words may not contain spaces or newlines, which the
-        format uses as separators.
+        One word per row written. Words may not contain spaces or newlines, which the format
+        uses as separators.
     vectors : numpy.ndarray
-        2-D array, one row per key.
+        2-D array, one row per key (or the rows that `order` picks from).
     counts : sequence of int, optional
         Word counts, written to `fvocab`.
     fvocab : str or os.PathLike, optional
@@ -87,6 +101,9 @@ def write_word2vec_format(
         Count to declare in the header; defaults to ``len(keys)``.
     write_header : bool
         Write the ``"count dimensions"`` line (GloVe-style files have none).
+    order : array of int, optional
+        Row ``i`` of the file is ``vectors[order[i]]``, one index per key: a reordered file
+        without a reordered copy of the matrix.
 
     Examples
     --------
@@ -99,17 +116,19 @@ def write_word2vec_format(
     b 3.0 4.0
     """
     vectors = np.asarray(vectors)
-    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
+    if order is not None:
+        order = np.asarray(order)
+        if order.shape != (len(keys),) or order.dtype.kind not in "iu":
+            raise ValueError(f"order must be one integer per key; got {order.dtype} "
+                             f"{order.shape} for {len(keys)} keys")
+        if vectors.ndim == 2 and len(order) and not 0 <= order.min() <= order.max() < len(vectors):
+            raise ValueError(f"order holds rows outside the {len(vectors)} vectors")
+    if vectors.ndim != 2 or (order is None and vectors.shape[0] != len(keys)):
         raise ValueError(
             f"vectors must be a 2-D array with one row per key; got shape {vectors.shape} "
             f"for {len(keys)} keys"
         )
-    words = [str(key) for key in keys]
-    for word in words:
-        if " " in word or "\n" in word:
-            raise ValueError(
-                f"key {word!r} contains a space or newline, which the word2vec format cannot store"
-            )
+    words = _writable_words(keys)
     if fvocab is not None:
         if counts is None:
             raise ValueError("fvocab needs counts to write")
@@ -124,14 +143,79 @@ def write_word2vec_format(
     with atomic_write_compressed(path) as out:
         if write_header:
             out.write(f"{total_vec} {vectors.shape[1]}\n".encode())
+        rows = None if order is None else order.astype(np.int64, copy=False)
+        if binary and sys.byteorder == "little":
+            _write_rows(out, words, np.ascontiguousarray(vectors, dtype="<f4"), rows, True, 0.0)
+            return
+        in_order = vectors if order is None else (vectors[index] for index in order)
         if binary:
-            little_endian = vectors.astype("<f4", copy=False)
-            for word, row in zip(words, little_endian):
-                out.write(word.encode() + b" " + row.tobytes() + b"\n")
-        else:
-            # str() of a numpy float is its shortest round-tripping form, so text files are exact.
-            for word, row in zip(words, vectors):
-                out.write(f"{word} {' '.join(map(str, row))}\n".encode())
+            for word, row in zip(words, in_order):
+                out.write(word.encode() + b" " + row.astype("<f4").tobytes() + b"\n")
+            return
+        limit = _numpy_positional_limit() if vectors.dtype == np.float32 else None
+        if limit is not None:
+            _write_rows(out, words, np.ascontiguousarray(vectors), rows, False, limit)
+            return
+        # Other dtypes, and numpy's legacy printing: str() of a numpy float is its shortest
+        # round-tripping form (in the default printing), so text files are exact.
+        for word, row in zip(words, in_order):
+            out.write(f"{word} {' '.join(map(str, row))}\n".encode())
+
+
+def _writable_words(keys: Sequence[Any]) -> list[str]:
+    """The keys as words, refused when the format cannot hold one."""
+    words = keys if isinstance(keys, list) else list(keys)
+    index, problem = _w2v_format.first_unwritable_word(words)
+    if problem == "type":
+        words = [str(key) for key in keys]
+        index, problem = _w2v_format.first_unwritable_word(words)
+    if problem is not None:
+        raise ValueError(
+            f"key {words[index]!r} contains a space or newline, which the word2vec format "
+            f"cannot store"
+        )
+    return words
+
+
+def _numpy_positional_limit() -> float | None:
+    """Where numpy's str() of a float32 turns scientific; None when the compiled writer does not
+    print as numpy prints now (a legacy printing mode)."""
+    if str(np.get_printoptions().get("legacy", False)) == "1.13":
+        return None
+    expected = " ".join(map(str, _PRINT_PROBE)).encode()
+    buffer = bytearray(2 + len(_PRINT_PROBE) * (_w2v_format.MAX_VALUE_CHARS + 1))
+    for limit in (1e6, 1e16):
+        _, size = _w2v_format.format_rows(
+            [""], _PRINT_PROBE[np.newaxis], 0, 1, buffer, False, False, limit
+        )
+        # The row is the empty word, a space, the values and a newline.
+        if buffer[1 : size - 1] == expected:
+            return limit
+    return None
+
+
+def _write_rows(
+    out: BinaryIO,
+    words: list[str],
+    vectors: np.ndarray,
+    order: np.ndarray | None,
+    binary: bool,
+    limit: float,
+) -> None:
+    """Format rows in C into a buffer, and write the buffer whenever it is full."""
+    buffer = bytearray(_WRITE_BUFFER_BYTES)
+    row = 0
+    while row < len(words):
+        # As the C tool writes it, a newline after each binary vector.
+        written, size = _w2v_format.format_rows(
+            words, vectors, row, len(words), buffer, binary, True, limit, order
+        )
+        if written == 0:  # a row longer than the buffer
+            buffer = bytearray(2 * len(buffer))
+            continue
+        with memoryview(buffer) as view:
+            out.write(view[:size])
+        row += written
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,10 +239,19 @@ class _VectorRows:
         self.count = 0
 
     def append(self, row: np.ndarray) -> None:
+        self.storage()[self.count] = row
+        self.count += 1
+
+    def storage(self) -> np.ndarray:
+        """The whole preallocated array, grown first when full: rows from `count` on are free."""
         if self.count == len(self._rows):
             self._grow()
-        self._rows[self.count] = row
-        self.count += 1
+        return self._rows
+
+    @property
+    def limit(self) -> int | None:
+        """The most rows there can be (those wanted), if known."""
+        return self._limit
 
     def _grow(self) -> None:
         capacity = max(self._initial, 2 * len(self._rows), 1)
@@ -175,34 +268,67 @@ class _VectorRows:
         return rows if len(self._rows) == self.count else rows.copy()
 
 
-class _ByteCursor:
-    """Reads space-terminated words and fixed-size records from a binary stream."""
+class _Buffer:
+    """A stream read ahead in pieces into one buffer, which the compiled parsers read in place.
+
+    ``data[start:end]`` holds the bytes read and not yet consumed. The buffer grows only when
+    one piece of data (a line, a word, a record) asked for does not fit, and the callers bound
+    what they ask for, so a hostile file never makes it hold more than that.
+    """
 
     def __init__(self, stream: BinaryIO, offset: int):
         self._stream = stream
-        self._buffer = bytearray()
-        self._position = 0
+        self.data = bytearray(_CHUNK_BYTES)
+        self.start = 0
+        self.end = 0
         self._exhausted = False
         self._base_offset = offset
 
     @property
     def offset(self) -> int:
         """Byte offset in the (decompressed) file of the next unread byte."""
-        return self._base_offset + self._position
+        return self._base_offset + self.start
 
-    def _fill(self) -> bool:
+    def fill(self) -> bool:
+        """Read more after the bytes held; False at the end of the stream."""
         if self._exhausted:
             return False
-        chunk = self._stream.read(1 << 20)
-        if not chunk:
+        if self.start:
+            held = self.end - self.start
+            self.data[:held] = self.data[self.start : self.end]
+            self._base_offset += self.start
+            self.start, self.end = 0, held
+        if self.end == len(self.data):
+            self.data.extend(bytes(len(self.data)))
+        with memoryview(self.data) as view:
+            count = self._stream.readinto(view[self.end :])
+        if not count:
             self._exhausted = True
             return False
-        if self._position > len(self._buffer) // 2:
-            self._base_offset += self._position
-            del self._buffer[: self._position]
-            self._position = 0
-        self._buffer += chunk
+        self.end += count
         return True
+
+    def _take(self, size: int) -> bytes:
+        with memoryview(self.data) as view:
+            piece = bytes(view[self.start : self.start + size])
+        self.start += size
+        return piece
+
+    def readline(self, size: int) -> bytes:
+        """Bytes up to and including the next newline, at most `size` of them (as io's)."""
+        searched = self.start
+        while True:
+            stop = min(self.end, self.start + size)
+            newline = self.data.find(b"\n", searched, stop)
+            if newline >= 0:
+                return self._take(newline + 1 - self.start)
+            if stop - self.start >= size:
+                return self._take(size)
+            # Filling may move the unread bytes to the front of the buffer.
+            already_searched = self.end - self.start
+            if not self.fill():
+                return self._take(self.end - self.start)
+            searched = self.start + already_searched
 
     def read_word(self, most: int) -> bytes | None:
         """Bytes up to the next space (consumed, not returned); None at end of file.
@@ -210,36 +336,56 @@ class _ByteCursor:
         Past `most` bytes without a space the search stops: the first ``most + 1`` bytes are
         returned, for the caller to refuse, so an endless word is never held whole.
         """
-        search_from = self._position
+        searched = self.start
         while True:
-            end = self._buffer.find(b" ", search_from)
-            if end >= 0:
-                word = bytes(self._buffer[self._position : end])
-                self._position = end + 1
+            space = self.data.find(b" ", searched, self.end)
+            if space >= 0:
+                word = self._take(space - self.start)
+                self.start += 1
                 return word
-            # Filling may move the unread bytes to the front of the buffer.
-            already_searched = len(self._buffer) - self._position
+            already_searched = self.end - self.start
             if already_searched > most:
-                return bytes(self._buffer[self._position : self._position + most + 1])
-            if not self._fill():
+                return self._take(most + 1)
+            if not self.fill():
                 return None
-            search_from = self._position + already_searched
+            searched = self.start + already_searched
 
     def read_exactly(self, size: int) -> bytes | None:
-        while len(self._buffer) - self._position < size:
-            if not self._fill():
+        while self.end - self.start < size:
+            if not self.fill():
                 return None
-        data = bytes(self._buffer[self._position : self._position + size])
-        self._position += size
-        return data
+        return self._take(size)
 
     def rest_is_blank(self) -> bool:
         while True:
-            if self._buffer[self._position :].strip():
-                return False
-            self._position = len(self._buffer)
-            if not self._fill():
+            with memoryview(self.data) as view:
+                if bytes(view[self.start : self.end]).strip():
+                    return False
+            self.start = self.end
+            if not self.fill():
                 return True
+
+
+def _compiled_parse(
+    parse: Any, source: _Buffer, rows: _VectorRows, keys: list[str], *arguments: Any
+) -> int:
+    """Rows parsed by a compiled parser until it meets a row for the Python reader, the rows
+    asked for are read, or the file ends (the Python reader then reports what is missing)."""
+    parsed = 0
+    while True:
+        storage = rows.storage()
+        stop, count, source.start = parse(
+            source.data, source.start, source.end, storage, rows.count, keys, *arguments
+        )
+        rows.count += count
+        parsed += count
+        if stop == _w2v_format.STOP_SLOW:
+            return parsed
+        if stop == _w2v_format.STOP_DONE:
+            if rows.count == rows.limit:
+                return parsed
+        elif not source.fill():
+            return parsed
 
 
 def read_word2vec_format(
@@ -318,11 +464,11 @@ def read_word2vec_format(
             keys, rows, declared = _read_text_body(stream, name, encoding, unicode_errors,
                                                    limit, dtype, no_header)
 
-    first_positions: dict[str, int] = {}
-    for position, word in enumerate(keys):
-        first_positions.setdefault(word, position)
     selection = None
-    if len(first_positions) != len(keys):
+    if len(set(keys)) != len(keys):
+        first_positions: dict[str, int] = {}
+        for position, word in enumerate(keys):
+            first_positions.setdefault(word, position)
         logger.warning(
             "%s: %d repeated words; keeping the first vector of each",
             name, len(keys) - len(first_positions),
@@ -352,7 +498,7 @@ def _size_bound(stream: BinaryIO, bytes_per_row: int) -> int:
 
 
 def _read_bounded_line(
-    stream: BinaryIO, name: str, line_number: int, dimensions: int, what: str
+    stream: BinaryIO | _Buffer, name: str, line_number: int, dimensions: int, what: str
 ) -> bytes:
     """The next line, refused as soon as it outgrows a word and `dimensions` values."""
     most = _MAX_WORD_BYTES + dimensions * _MAX_VALUE_BYTES
@@ -365,13 +511,11 @@ def _read_bounded_line(
     return line
 
 
-def _rest_is_blank(stream: BinaryIO) -> bool:
-    while True:
-        piece = stream.read(_SCAN_BYTES)
-        if not piece:
-            return True
-        if piece.strip():
-            return False
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _cannot_decode(error: UnicodeDecodeError, where: str) -> UnicodeDecodeError:
@@ -411,13 +555,24 @@ def _read_text_body(
     wanted = declared if limit is None else (limit if declared is None else min(declared, limit))
     keys: list[str] = []
     rows: _VectorRows | None = None
+    source = _Buffer(stream, 0)
+    # The compiled parser takes the rows it reads exactly as the lines below would; it splits
+    # at the byte level, which only an ASCII-compatible encoding allows.
+    compiled = _is_utf8(encoding) and dtype.isnative and dtype.char in "fd"
     while wanted is None or len(keys) < wanted:
+        if compiled and rows is not None:
+            line_number += _compiled_parse(
+                _w2v_format.parse_text, source, rows, keys,
+                _MAX_WORD_BYTES + dimensions * _MAX_VALUE_BYTES,
+            )
+            if wanted is not None and len(keys) == wanted:
+                break
         line_number += 1
         if dimensions is None:
-            line = _read_bounded_line(stream, name, line_number, _MAX_UNDECLARED_DIMENSIONS,
+            line = _read_bounded_line(source, name, line_number, _MAX_UNDECLARED_DIMENSIONS,
                                       f"{_MAX_UNDECLARED_DIMENSIONS:,} values")
         else:
-            line = _read_bounded_line(stream, name, line_number, dimensions,
+            line = _read_bounded_line(source, name, line_number, dimensions,
                                       f"the {dimensions} values of a vector")
         if not line:
             if declared is not None:
@@ -458,7 +613,7 @@ def _read_text_body(
             rows = _VectorRows(dimensions, dtype, wanted, _size_bound(stream, 2 * dimensions))
         rows.append(row)
         keys.append(word)
-    if declared is not None and wanted == declared and not _rest_is_blank(stream):
+    if declared is not None and wanted == declared and not source.rest_is_blank():
         raise ValueError(
             f"{name}: line {line_number + 1}: the header declares {declared} vectors but the "
             f"file holds more"
@@ -480,11 +635,19 @@ def _read_binary_body(
 ) -> tuple[list[str], _VectorRows, int]:
     declared, dimensions = _read_header(stream, name, encoding)
     wanted = declared if limit is None else min(declared, limit)
-    cursor = _ByteCursor(stream, stream.tell())
+    cursor = _Buffer(stream, stream.tell())
     record_bytes = 4 * dimensions
     keys: list[str] = []
     rows: _VectorRows | None = None
+    # The compiled parser copies float32 values as they lie in memory: little-endian ones.
+    compiled = (sys.byteorder == "little" and dtype.isnative and dtype.char in "fd"
+                and encoding.isascii())
     while len(keys) < wanted:
+        if compiled and rows is not None:
+            _compiled_parse(_w2v_format.parse_binary, cursor, rows, keys, _MAX_WORD_BYTES,
+                            None if _is_utf8(encoding) else encoding)
+            if len(keys) == wanted:
+                break
         # Line numbers count the header as line 1 and, as the C tool writes them, one line
         # per vector.
         line_number = len(keys) + 2
