@@ -877,7 +877,13 @@ def _read_word2vec_c_vocab(model: Word2Vec, path: str, corpus: Path) -> int:
     counts.pop(_SENTENCE_END, None)
     if not counts:
         raise CommandError(f"{path}: no 'word count' lines")
-    model.build_vocab_from_freq(counts)
+    # The file is in word2vec.c's order (by count): keep it, ties included.
+    sorted_vocab = model.sorted_vocab
+    model.sorted_vocab = 0
+    try:
+        model.build_vocab_from_freq(counts)
+    finally:
+        model.sorted_vocab = sorted_vocab
     source = _corpus_source(corpus)
     if "corpus_file" in source:
         return _vocab.scan_corpus_file(source["corpus_file"]).total_words
