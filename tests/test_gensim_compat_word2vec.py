@@ -29,7 +29,7 @@ BOTH = [pytest.param(gensim_models.Word2Vec, id="gensim"), pytest.param(Word2Vec
 def same_vocabulary_models(**params):
     """A gensim and a fastw2v model with the same vocabulary order and the same weights."""
     theirs = gensim_models.Word2Vec(SENTENCES, **COMMON, **params)
-    ours = Word2Vec(**COMMON, **params)
+    ours = Word2Vec(**COMMON, **params, sorted_vocab=0)  # gensim's order, as given
     ours.build_vocab_from_freq({w: int(theirs.wv.get_vecattr(w, "count"))
                                 for w in theirs.wv.index_to_key})
     assert ours.wv.index_to_key == theirs.wv.index_to_key
@@ -49,10 +49,12 @@ def same_vocabulary_models(**params):
 def test_predict_output_word_equals_gensim(sg, cbow_mean):
     theirs, ours = same_vocabulary_models(sg=sg, cbow_mean=cbow_mean)
     context = ["g0w1", "g0w2", "unknown"]
-    expected = theirs.predict_output_word(context, topn=5)
+    everything = dict(theirs.predict_output_word(context, topn=len(theirs.wv)))
     got = ours.predict_output_word(context, topn=5)
-    assert [w for w, _ in got] == [w for w, _ in expected]
-    np.testing.assert_allclose([p for _, p in got], [p for _, p in expected], rtol=1e-4)
+    # The same probabilities (float32 rounding apart), so the same top 5 up to near-ties.
+    np.testing.assert_allclose([p for _, p in got], [everything[w] for w, _ in got], rtol=1e-4)
+    fifth = sorted(everything.values(), reverse=True)[4]
+    assert all(everything[w] >= fifth * (1 - 1e-4) for w, _ in got)
     assert ours.predict_output_word(["unknown"]) is None
     assert theirs.predict_output_word(["unknown"]) is None
 
