@@ -50,10 +50,6 @@ def table_sigmoid(score: float) -> float:
     return float(_TABLE[int((score + MAX_EXP) * _TABLE_SCALE)])
 
 
-def exact_sigmoid(score: float) -> float:
-    return 1.0 / (1.0 + np.exp(-score))
-
-
 def _sentences(seed: int = 0) -> list[list[str]]:
     """Seventy-eight tokens over twelve words seen 1..12 times: no two words share a count, so
     both libraries sort the vocabulary the same way."""
@@ -148,27 +144,23 @@ class Reference:
     words before it is added to each of them.
     """
 
-    def __init__(self, syn0, out, alpha=ALPHA, sigmoid=table_sigmoid, hs_edge="skip",
-                 ns_edge="skip", divide_sum=True):
+    def __init__(self, syn0, out, alpha=ALPHA, ns_edge="skip", divide_sum=True):
         self.syn0 = np.array(syn0, dtype=np.float64)
         self.out = np.array(out, dtype=np.float64)
         self.alpha = alpha
-        self.sigmoid = sigmoid
-        self.hs_edge = hs_edge
         self.ns_edge = ns_edge
         self.divide_sum = divide_sum
 
     def _outputs(self, hidden, rows, labels, hs):
         error = np.zeros_like(hidden)
-        edge = self.hs_edge if hs else self.ns_edge
         for row, label in zip(rows, labels):
             score = float(hidden @ self.out[row])
-            if edge != "none" and (score <= -MAX_EXP or score >= MAX_EXP):
-                if edge == "skip":
+            if score <= -MAX_EXP or score >= MAX_EXP:
+                if hs or self.ns_edge == "skip":
                     continue
                 g = (label - (1.0 if score > 0 else 0.0)) * self.alpha
             else:
-                g = (label - self.sigmoid(score)) * self.alpha
+                g = (label - table_sigmoid(score)) * self.alpha
             error += g * self.out[row]
             self.out[row] += g * hidden
         return error
