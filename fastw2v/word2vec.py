@@ -521,7 +521,7 @@ class Word2Vec:
         out; at most `total_sentences` sentences are scored. Computed without the GIL, in
         chunks of `chunksize` sentences on ``workers`` threads. Differs from gensim on purpose:
         the log-sigmoids are exact rather than read from a table, and the nodes gensim skips
-        (|score| >= 6) count.
+        (scores beyond +-6) count.
 
         Returns
         -------
