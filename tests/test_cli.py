@@ -342,6 +342,9 @@ def test_module_runs_as_a_command(text_vectors):
         text=True,
         env=environment,
         check=False,
+        # `python -m` puts its working directory first on sys.path: run where the imported
+        # package lives, so that a source checkout (without compiled modules) is never used.
+        cwd=str(Path(fastw2v.__file__).parent.parent),
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.splitlines()[0] == "sea:"
@@ -351,6 +354,7 @@ def test_module_runs_as_a_command(text_vectors):
         text=True,
         env=environment,
         check=False,
+        cwd=str(Path(fastw2v.__file__).parent.parent),
     )
     assert failed.returncode == 1
     assert failed.stderr.splitlines() == ["fastw2v: error: word not in the vocabulary: 'zebra'"]

@@ -173,12 +173,17 @@ def test_evaluations_take_plain_arrays(analogy_kv, sampled_analogies):
 
 def test_evaluation_does_not_import_keyedvectors():
     # The evaluations sit below KeyedVectors: importing them must not pull it in (no cycle).
+    import os
     import subprocess
     import sys
 
+    import fastw2v
+
     code = ("import sys, fastw2v.evaluation; "
             "sys.exit('fastw2v.keyedvectors' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    # Run where the imported package lives (`-c` puts the working directory first on sys.path).
+    package_parent = os.path.dirname(os.path.dirname(fastw2v.__file__))
+    assert subprocess.run([sys.executable, "-c", code], cwd=package_parent).returncode == 0
 
 
 # --------------------------------------------------------------------------------------------
