@@ -190,12 +190,12 @@ def parse_binary(
     Py_ssize_t max_word_bytes,
     str encoding,
 ):
-    """Parse ``"word " + float32 values`` records of ``data[position:end]`` into ``rows[first_row:]``.
+    """Parse ``"word "`` + float32 records of ``data[position:end]`` into ``rows[first_row:]``.
 
     Leading newlines of a word (the C tool ends each vector with one) are dropped; the word must
-    hold at most `max_word_bytes` bytes and decode strictly in `encoding` (None: UTF-8). Values are read as
-    little-endian float32 (the caller checks that the machine is little-endian). Words are
-    appended to `keys`.
+    hold at most `max_word_bytes` bytes and decode strictly in `encoding` (None: UTF-8). Values
+    are read as little-endian float32 (the caller checks that the machine is little-endian).
+    Words are appended to `keys`.
 
     Returns
     -------
