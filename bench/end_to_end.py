@@ -223,6 +223,15 @@ def _summarize(runs: list[dict[str, Any]], programs: list[str], pairs: int) -> d
         summary["lines"].append(
             f"gensim s / fastw2v s per pair: {', '.join(f'{r:.2f}' for r in ratios)}; "
             f"median {statistics.median(ratios):.2f}")
+        if all("cpu_seconds" in run for run in runs):
+            # Steadier than wall time on a shared machine (both programs keep 2 threads busy).
+            cpu = {(run["pair"], run["program"]): run["cpu_seconds"] for run in runs}
+            ratios = [cpu[pair, "gensim"] / cpu[pair, "fastw2v"] for pair in range(pairs)]
+            summary["cpu_ratio_gensim_over_fastw2v"] = {"per_pair": ratios,
+                                                        "median": statistics.median(ratios)}
+            summary["lines"].append(
+                f"gensim CPU s / fastw2v CPU s per pair: {', '.join(f'{r:.2f}' for r in ratios)};"
+                f" median {statistics.median(ratios):.2f}")
     return summary
 
 
