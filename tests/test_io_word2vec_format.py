@@ -569,18 +569,19 @@ def test_fuzz_the_compiled_binary_reader_reads_as_the_python_reader(
 
 
 @pytest.mark.parametrize("binary", [False, True])
-@pytest.mark.parametrize("chunk", [7, 100, 4096])
-def test_rows_across_the_reading_buffers_boundaries(tmp_path, monkeypatch, binary, chunk):
+@pytest.mark.parametrize(("chunk", "suffix"), [(7, ""), (100, ""), (4096, ""), (100, ".gz")])
+def test_rows_across_the_reading_buffers_boundaries(tmp_path, monkeypatch, binary, chunk, suffix):
     rng = np.random.default_rng(5)
     words = [f"{'w' * int(length)}{index}" for index, length in
              enumerate(rng.integers(1, 300, 400))]
     vectors = rng.standard_normal((400, 5)).astype(np.float32)
-    write_word2vec_format(tmp_path / "v", words, vectors, binary=binary)
+    path = tmp_path / f"v{suffix}"
+    write_word2vec_format(path, words, vectors, binary=binary)
     monkeypatch.setattr(word2vec_format, "_CHUNK_BYTES", chunk)
-    keys, loaded, _ = read_word2vec_format(tmp_path / "v", binary=binary)
+    keys, loaded, _ = read_word2vec_format(path, binary=binary)
     assert keys == words
     assert loaded.tobytes() == vectors.tobytes()
-    assert_compiled_reads_as_python(tmp_path / "v", binary=binary)
+    assert_compiled_reads_as_python(path, binary=binary)
 
 
 @pytest.mark.parametrize("binary", [False, True])
