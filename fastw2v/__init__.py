@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 # stays cheap and the pure-Python modules import without the compiled ones.
 _PUBLIC = {
     "Word2Vec": "fastw2v.word2vec",
+    "Averaging": "fastw2v._distributed",
     "KeyedVectors": "fastw2v.keyedvectors",
     "CallbackAny2Vec": "fastw2v.callbacks",
     "LineSentence": "fastw2v.corpora",

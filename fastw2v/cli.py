@@ -169,6 +169,12 @@ def _add_train(commands: Any) -> None:
     )
     _parameter_option(parser, "--seed", "seed")
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    parser.add_argument(
+        "--distributed", action="store_true",
+        help="train across the processes of an MPI job (mpiexec -n N fastw2v train ...; needs "
+        "mpi4py: pip install 'fastw2v[mpi]'): each process trains --threads threads on its part "
+        "of CORPUS, their models are combined as they train, and the first one writes VECTORS"
+    )
     parser.set_defaults(run=_run_train)
 
 
@@ -271,16 +277,42 @@ def _add_demo(commands: Any) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> None:
+    import io
+
     from fastw2v import LineSentence, Word2Vec
     from fastw2v._io import check_writable, is_compressed
 
     corpus = Path(args.corpus)
-    _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
     output = Path(args.output)
-    # Fail now rather than after hours of training.
-    check_writable(output)
-    if output.exists() and os.path.samefile(output, corpus):
-        raise CommandError(f"{output}: the output file is the corpus; the vectors would replace it")
+    comm = None
+    if args.distributed:
+        try:
+            from mpi4py import MPI
+        except ImportError:
+            raise CommandError("--distributed needs mpi4py and an MPI library: pip install "
+                               "'fastw2v[mpi]'") from None
+        comm = MPI.COMM_WORLD
+    first = comm is None or comm.Get_rank() == 0
+
+    def check_files() -> None:
+        _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
+        if comm is not None and is_compressed(corpus):
+            raise CommandError(f"{corpus}: --distributed reads byte ranges of the corpus, which "
+                               "a compressed file does not have: decompress it first")
+        if first:
+            # Fail now rather than after hours of training.
+            check_writable(output)
+            if output.exists() and os.path.samefile(output, corpus):
+                raise CommandError(
+                    f"{output}: the output file is the corpus; the vectors would replace it")
+
+    if comm is None:
+        check_files()
+    else:
+        from fastw2v import _distributed
+
+        # Every process fails together, or none waits for one that has gone.
+        _distributed.collectively(comm, check_files)
 
     if args.negative is None:
         args.negative = 0 if args.hs or args.softmax else 5
@@ -293,12 +325,17 @@ def _run_train(args: argparse.Namespace) -> None:
         hs=int(args.hs),
         softmax=int(args.softmax),
         progress=False if args.no_progress else None,
+        **({} if comm is None else {"comm": comm}),
     )
-    # The corpus_file reader splits a file by byte ranges, which a compressed stream does not have.
-    if is_compressed(corpus):
-        _fit(model, corpus_iterable=LineSentence(str(corpus)))
-    else:
-        _fit(model, corpus_file=str(corpus))
+    # Only the first process of an MPI job reports and writes.
+    with contextlib.nullcontext() if first else contextlib.redirect_stdout(io.StringIO()):
+        # The corpus_file reader splits a file by byte ranges, which a compressed stream lacks.
+        if is_compressed(corpus):
+            _fit(model, corpus_iterable=LineSentence(str(corpus)))
+        else:
+            _fit(model, corpus_file=str(corpus))
+    if not first:
+        return
     model.wv.save_word2vec_format(str(output), binary=args.binary)
     kind = "binary" if args.binary else "text"
     print(f"wrote {len(model.wv):,} vectors of dimension {model.vector_size} to {output} ({kind})")
