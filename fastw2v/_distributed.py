@@ -83,6 +83,8 @@ _CHUNK_BYTES = 8 << 20
 # cost no CPU the workers could use.
 _SPIN_TESTS = 200
 _POLL_SECONDS = 0.0005
+# How long a failing process waits between printing its error and ending the job.
+_FORWARD_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,9 @@ class _Group:
         """Print `message` and end every process of the job."""
         print(f"fastw2v: process {self.rank} of {self.size}: {message}; ending the MPI job",
               file=sys.stderr, flush=True)
+        # The launcher forwards each process's output as it comes; once the job is aborted,
+        # what it has not forwarded yet is lost.
+        time.sleep(_FORWARD_SECONDS)
         self.world.Abort(code)
         # Some MPI libraries return from MPI_Abort before the launcher ends the job: nothing
         # more may run here meanwhile.
