@@ -17,7 +17,10 @@ Vocabulary
     order a single pass over the file would first see them in) and sends the merged counts to
     every process, where `Word2Vec` prunes and sorts them as it always does. Vocabulary, Huffman
     tree, noise table and initial vectors are then computed from the same counts and seed:
-    identical everywhere, and identical to one process counting the whole file.
+    identical everywhere, and identical to one process counting the whole file. (With
+    ``max_vocab_size`` each process prunes its own table as it counts, and the merged table is
+    pruned again past that size: close to, not exactly, what one process would keep. A
+    ``trim_rule`` must be the same function in every process: it is not compared.)
 Training
     Every process runs its worker threads as usual, and one more thread, the only one that calls
     MPI while training runs, combines the model with the others' every `period` seconds. The
