@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 # stays cheap and the pure-Python modules import without the compiled ones.
 _PUBLIC = {
     "Word2Vec": "fastw2v.word2vec",
+    "Averaging": "fastw2v._distributed",
     "KeyedVectors": "fastw2v.keyedvectors",
     "CallbackAny2Vec": "fastw2v.callbacks",
     "LineSentence": "fastw2v.corpora",
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     # Type checkers do not run __getattr__: they read the public names here, one import per
     # entry of _PUBLIC, each `as` itself to mark it re-exported (tests/test_typing.py checks
     # that the two agree).
+    from fastw2v._distributed import Averaging as Averaging
     from fastw2v.callbacks import CallbackAny2Vec as CallbackAny2Vec
     from fastw2v.corpora import LineSentence as LineSentence
     from fastw2v.corpora import PathLineSentences as PathLineSentences

@@ -40,24 +40,12 @@ from fastw2v._tokenize cimport (
     Tokenizer,
     hash_token,
     open_corpus,
+    seek_corpus,
     tokenizer_feed,
     tokenizer_init,
 )
 
 cnp.import_array()
-
-cdef extern from *:
-    """
-    #include <stdio.h>
-    #include <stdint.h>
-    #if defined(_WIN32)
-    static int fw_seek(FILE *f, int64_t offset) { return _fseeki64(f, offset, SEEK_SET); }
-    #else
-    #include <sys/types.h>
-    static int fw_seek(FILE *f, int64_t offset) { return fseeko(f, (off_t)offset, SEEK_SET); }
-    #endif
-    """
-    int fw_seek(FILE *f, int64_t offset) nogil
 
 #: Sentences longer than this many tokens are cut into consecutive pieces (nothing is dropped,
 #: only windows across a cut are lost); defined once, in _tokenize.pxd.
@@ -246,7 +234,7 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
         return
     f = open_corpus(path)
     try:
-        if fw_seek(f, start) != 0:
+        if seek_corpus(f, start) != 0:
             raise OSError(f"cannot seek to byte {start} of {os.fspath(path)!r}")
         with nogil:
             status = _train_range(trainer, worker, vocab, f, end - start, &too_long_at,

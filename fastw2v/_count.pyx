@@ -2,7 +2,8 @@
 file as Python's ``str.split()`` does; both without the GIL.
 
 `count_file_words` feeds every byte through the tokenizer of `_tokenize.pxd`, the one the
-trainer reads with, so the vocabulary holds exactly the words training will look up.
+trainer reads with, so the vocabulary holds exactly the words training will look up; given a
+byte range, it reads it as the trainer reads a worker's range (`_corpus.train_file_range`).
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -21,6 +22,7 @@ from fastw2v._tokenize cimport (
     is_space,
     open_corpus,
     read_buffer,
+    seek_corpus,
     tokenizer_feed,
     tokenizer_init,
 )
@@ -183,32 +185,47 @@ def token_too_long(path, int64_t offset, int64_t length) -> ValueError:
 
 
 def count_file_words(path, int64_t max_vocab_size=0,
-                     int64_t max_sentence_length=MAX_SENTENCE_LENGTH):
+                     int64_t max_sentence_length=MAX_SENTENCE_LENGTH, int64_t start=0,
+                     end=None):
     """Count the tokens of a corpus file with the trainer's tokenisation.
 
     Returns (items, total_words, sentences, min_reduce): items are (bytes, count) in first-seen
     order. With max_vocab_size, entries seen fewer than min_reduce times are dropped each time
     the table has grown past it at the end of a sentence, and min_reduce rises by one.
+
+    With `start` and `end`, only bytes [start, end) are counted, read as the trainer reads a
+    worker's byte range: both ends must be line or token bounds (as `_corpus.file_ranges`
+    cuts), and the range's last sentence ends at `end`. Token offsets in errors are the file's.
     """
     cdef _WordCounter counter = _WordCounter()
     cdef FILE *f
     cdef uint8_t *chunk
     cdef Tokenizer tokens
-    cdef int64_t got, i, total = 0, sentences = 0, consumed = 0, too_long_at = -1
-    cdef int64_t min_reduce = 1
+    cdef int64_t got, i, total = 0, sentences = 0, consumed = start, too_long_at = -1
+    cdef int64_t min_reduce = 1, remaining = -1, wanted
     cdef bint failed = False, at_end
     cdef int events
     if max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+    if start < 0 or (end is not None and end < start):
+        raise ValueError(f"the byte range must have 0 <= start <= end, got [{start}, {end})")
+    if end is not None:
+        remaining = end - start
     tokenizer_init(&tokens, max_sentence_length)
     f = open_corpus(path)
     chunk = read_buffer(f)
     try:
+        if start and seek_corpus(f, start) != 0:
+            raise OSError(f"cannot seek to byte {start} of corpus file {path!r}")
         with nogil:
-            while not failed:
-                got = fread(chunk, 1, READ_CHUNK, f)
-                at_end = got < READ_CHUNK
+            while not failed and remaining != 0:
+                wanted = READ_CHUNK if remaining < 0 or remaining > READ_CHUNK else remaining
+                got = fread(chunk, 1, wanted, f)
+                if remaining > 0:
+                    remaining -= got
+                at_end = got < wanted or remaining == 0
                 for i in range(got + (1 if at_end else 0)):
+                    # One virtual newline after the last byte ends the last sentence.
                     events = tokenizer_feed(&tokens, chunk[i] if i < got else 10)
                     if events & TOKEN_ENDED:
                         if tokens.ended_length > MAX_TOKEN_BYTES:

@@ -559,6 +559,11 @@ cdef class Trainer:
     def words_done(self) -> int:
         return int(fw_atomic_load(self.model.words_done))
 
+    def add_words_done(self, int64_t words) -> int:
+        """Count `words` more raw words on the learning-rate schedule, atomically, while the
+        workers count theirs (the words other processes trained, say); returns the new total."""
+        return int(fw_atomic_add(self.model.words_done, words))
+
     @property
     def alpha(self) -> float:
         return current_alpha(&self.model)

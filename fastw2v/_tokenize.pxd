@@ -10,6 +10,21 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdio cimport FILE, fclose, fopen
 from libc.stdlib cimport malloc
 
+cdef extern from *:
+    """
+    #include <stdio.h>
+    #include <stdint.h>
+    #if defined(_WIN32)
+    static int fw_seek_corpus(FILE *f, int64_t offset) { return _fseeki64(f, offset, SEEK_SET); }
+    #else
+    #include <sys/types.h>
+    static int fw_seek_corpus(FILE *f, int64_t offset) {
+        return fseeko(f, (off_t)offset, SEEK_SET); }
+    #endif
+    """
+    # Seek to a byte offset of a corpus file beyond 2 GiB on every platform (0 on success).
+    int seek_corpus "fw_seek_corpus"(FILE *f, int64_t offset) nogil
+
 cdef enum:
     # Sentences longer than this many tokens are cut into consecutive pieces, as LineSentence
     # does. The Python value is `fastw2v._corpus.MAX_SENTENCE_LENGTH`.

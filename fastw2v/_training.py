@@ -286,8 +286,8 @@ def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
         expected_words: int, expected_sentences: Optional[int] = None, first_epoch: int = 1,
         progress: Optional[bool] = None, on_epoch_begin: Callable[[], None] = lambda: None,
         on_epoch_end: Callable[[EpochResult], None] = lambda result: None,
-        job_seed: Callable[[int, int], int] = lambda epoch, job: epoch << 32 | job
-        ) -> RunResult:
+        job_seed: Callable[[int, int], int] = lambda epoch, job: epoch << 32 | job,
+        sync: Optional[Any] = None) -> RunResult:
     """Train `epochs` passes over `corpus` (a FileCorpus or IterableCorpus).
 
     Every job (a batch of sentences, or a worker's byte range of a file) draws its random
@@ -299,6 +299,12 @@ def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
     `expected_words` (and `expected_sentences`, when the caller knows them) are what one epoch
     should read; a different count is warned about, since the learning-rate schedule was sized
     from them.
+
+    `sync` ties the run to the same run in other processes (`fastw2v._distributed.ModelSync`):
+    ``sync.epoch_started(trainer)`` as each epoch's workers start, and
+    ``sync.epoch_finished(trainer, effective_words, loss)`` once they are done, which returns
+    the epoch's effective words and loss summed over all processes and brings
+    ``trainer.words_done`` to their total, so that the epoch's results are everyone's.
     """
     result = RunResult()
     bar = _progress_bar(expected_words * epochs, progress)
@@ -323,6 +329,8 @@ def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
                     state.reset_counters()
                 started = time.perf_counter()
                 raw_before = trainer.words_done
+                if sync is not None:
+                    sync.epoch_started(trainer)
                 pool = _WorkerPool(trainer, report)
                 try:
                     sentences = corpus.run_epoch(
@@ -331,14 +339,17 @@ def run(trainer: _kernels.Trainer, states: list, corpus: Any, epochs: int, *,
                     pool.stop()
                     raise
                 interrupt.check()
+                effective = sum(s.words_trained for s in states)
+                loss = float(sum(s.loss for s in states))
+                if sync is not None:
+                    effective, loss = sync.epoch_finished(trainer, effective, loss)
                 raw = trainer.words_done - raw_before
                 _check_epoch(corpus, epoch, raw, sentences, trainer.stop_requested)
                 _warn_if_unexpected(epoch, raw, sentences, expected_words, expected_sentences,
                                     isinstance(corpus, IterableCorpus))
                 epoch_result = EpochResult(
-                    number=first_epoch + epoch, raw_words=raw,
-                    effective_words=sum(s.words_trained for s in states), sentences=sentences,
-                    loss=float(sum(s.loss for s in states)), seconds=time.perf_counter() - started)
+                    number=first_epoch + epoch, raw_words=raw, effective_words=effective,
+                    sentences=sentences, loss=loss, seconds=time.perf_counter() - started)
                 result.epochs.append(epoch_result)
                 logger.info("EPOCH %i: trained %i effective words of %i raw in %.1fs, "
                             "%.0f effective words/s", epoch_result.number,

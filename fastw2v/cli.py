@@ -247,6 +247,12 @@ def _add_train(commands: Any) -> None:
         help="also draw the loss and the speed of each epoch to IMAGE (.png, .svg, .pdf...; "
         "needs the [plot] extra)",
     )
+    parser.add_argument(
+        "--distributed", action="store_true",
+        help="train across the processes of an MPI job (mpiexec -n N fastw2v train ...; needs "
+        "mpi4py: pip install 'fastw2v[mpi]'): each process trains --threads threads on its part "
+        "of CORPUS, their models are combined as they train, and the first one writes VECTORS"
+    )
     parser.set_defaults(run=_run_train)
 
 
@@ -409,16 +415,42 @@ def _add_export_projector(commands: Any) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> None:
+    import io
+
     from fastw2v import Word2Vec
-    from fastw2v._io import check_writable
+    from fastw2v._io import check_writable, is_compressed
 
     corpus = Path(args.corpus)
-    _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
     output = Path(args.output)
-    # Fail now rather than after hours of training.
-    check_writable(output)
-    if output.exists() and os.path.samefile(output, corpus):
-        raise CommandError(f"{output}: the output file is the corpus; the vectors would replace it")
+    comm = None
+    if args.distributed:
+        try:
+            from mpi4py import MPI
+        except ImportError:
+            raise CommandError("--distributed needs mpi4py and an MPI library: pip install "
+                               "'fastw2v[mpi]'") from None
+        comm = MPI.COMM_WORLD
+    first = comm is None or comm.Get_rank() == 0
+
+    def check_files() -> None:
+        _require_file(corpus, "training reads the corpus once per epoch and needs a regular file")
+        if comm is not None and is_compressed(corpus):
+            raise CommandError(f"{corpus}: --distributed reads byte ranges of the corpus, which "
+                               "a compressed file does not have: decompress it first")
+        if first:
+            # Fail now rather than after hours of training.
+            check_writable(output)
+            if output.exists() and os.path.samefile(output, corpus):
+                raise CommandError(
+                    f"{output}: the output file is the corpus; the vectors would replace it")
+
+    if comm is None:
+        check_files()
+    else:
+        from fastw2v import _distributed
+
+        # Every process fails together, or none waits for one that has gone.
+        _distributed.collectively(comm, check_files)
 
     extra: dict[str, Any] = {}
     if args.plot_loss is not None:
@@ -441,8 +473,13 @@ def _run_train(args: argparse.Namespace) -> None:
         softmax=int(args.softmax),
         progress=False if args.no_progress else None,
         **extra,
+        **({} if comm is None else {"comm": comm}),
     )
-    _fit(model, **_corpus_source(corpus))
+    # Only the first process of an MPI job reports and writes.
+    with contextlib.nullcontext() if first else contextlib.redirect_stdout(io.StringIO()):
+        _fit(model, **_corpus_source(corpus))
+    if not first:
+        return
     model.wv.save_word2vec_format(str(output), binary=args.binary)
     kind = "binary" if args.binary else "text"
     print(f"wrote {len(model.wv):,} vectors of dimension {model.vector_size} to {output} ({kind})")

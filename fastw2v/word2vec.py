@@ -11,11 +11,11 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import numpy as np
 
-from fastw2v import _config, _corpus, _kernels, _objectives, _sampling, _training
+from fastw2v import _config, _corpus, _distributed, _kernels, _objectives, _sampling, _training
 from fastw2v import _vocab as vocab_mod
 from fastw2v._config import PARAMETERS, TrainingConfig
 from fastw2v.errors import CompressedCorpusFileError, EmptyVocabularyError, NotAModelError
@@ -78,6 +78,17 @@ class Word2Vec:
       ``max_sentence_length`` applies. One pass over the file checks this; otherwise it is
       iterated in Python as usual.
 
+    Training across the processes of an MPI job (started by ``mpiexec``): give every process
+    ``comm=MPI.COMM_WORLD`` (an mpi4py communicator, or ``fastw2v.Averaging(comm, period=...)``
+    to tune how the models are combined) and ``corpus_file``, one file that every process
+    reads its part of, or the same list of files in every process, shared out among them. The
+    vocabulary is counted by all processes together, each trains with ``workers`` threads and
+    the models are combined while training runs; every process ends with the same
+    model (save it from one: ``if comm.rank == 0: model.save(...)``), and callbacks and the
+    progress bar run in the first process only. ``comm`` is not a saved parameter: it stays an
+    attribute, read by `build_vocab` and `train` (whose own ``comm`` argument overrides it for
+    one call). See `fastw2v._distributed` for the scheme and for what happens on failures.
+
     Examples
     --------
     >>> from fastw2v import Word2Vec
@@ -94,9 +105,11 @@ class Word2Vec:
     def __init__(self, sentences: Optional[Iterable[Sequence[str]]] = None,
                  corpus_file: Optional[str | os.PathLike] = None, *,
                  trim_rule: vocab_mod.TrimRule = None, callbacks: Sequence = (),
-                 **params: Any) -> None:
+                 comm: Any = None, **params: Any) -> None:
         self.config = TrainingConfig(**params)
         self.callbacks = tuple(callbacks)
+        #: The MPI communicator (or `Averaging`) the model trains across, or None.
+        self.comm = comm
         self.wv = KeyedVectors(self.config.vector_size)
         self._objectives: list[_objectives.Objective] = []
         self._keep_threshold = np.zeros(0, dtype=np.uint64)
@@ -177,8 +190,12 @@ class Word2Vec:
     def build_vocab(self, corpus_iterable: Optional[Iterable] = None,
                     corpus_file: Optional[str | os.PathLike] = None, update: bool = False,
                     progress_per: int = 10000, keep_raw_vocab: bool = False,
-                    trim_rule: vocab_mod.TrimRule = None, **kwargs: Any) -> None:
+                    trim_rule: vocab_mod.TrimRule = None, comm: Any = None,
+                    **kwargs: Any) -> None:
         """Scan a corpus once, build the vocabulary and allocate the weights.
+
+        With `comm` (or ``model.comm``), the processes of an MPI job count the corpus together
+        and build the same vocabulary (see the class's docstring).
 
         With ``update=True`` the new words are appended to the existing vocabulary (in
         descending count order), the counts of known words grow by their counts in the new
@@ -192,22 +209,27 @@ class Word2Vec:
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         with self._exclusive("build_vocab"):
-            scan = self._scan(corpus_iterable, corpus_file)
+            scan = self._scan(corpus_iterable, corpus_file, self.comm if comm is None else comm)
             self._prepare_vocab(scan.counts, update=update, trim_rule=trim_rule)
             self.corpus_count = scan.corpus_count
             self.corpus_total_words = scan.total_words
             self._min_reduce = scan.min_reduce
             self.raw_vocab = scan.counts if keep_raw_vocab else None
 
-    def _scan(self, corpus_iterable: Any, corpus_file: Any) -> vocab_mod.CorpusScan:
-        corpus_file = self._check_corpus(corpus_iterable, corpus_file)
-        if corpus_file is None:
-            corpus_file = _training.line_sentence_file(corpus_iterable)
-        start = time.perf_counter()
-        if corpus_file is not None:
-            scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size)
+    def _scan(self, corpus_iterable: Any, corpus_file: Any,
+              comm: Any = None) -> vocab_mod.CorpusScan:
+        if comm is not None:
+            start = time.perf_counter()
+            scan = _distributed.scan_corpus(comm, self, corpus_iterable, corpus_file)
         else:
-            scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size)
+            corpus_file = self._check_corpus(corpus_iterable, corpus_file)
+            if corpus_file is None:
+                corpus_file = _training.line_sentence_file(corpus_iterable)
+            start = time.perf_counter()
+            if corpus_file is not None:
+                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size)
+            else:
+                scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size)
         logger.info("collected %i word types from a corpus of %i raw words and %i sentences "
                     "in %.1fs", len(scan.counts), scan.total_words, scan.corpus_count,
                     time.perf_counter() - start)
@@ -223,7 +245,7 @@ class Word2Vec:
         ``raw_vocab`` and set ``corpus_count`` and ``corpus_total_words``; returns
         (total words, sentences). `trim_rule` applies in :meth:`prepare_vocab`."""
         with self._exclusive("scan_vocab"):
-            scan = self._scan(corpus_iterable, corpus_file)
+            scan = self._scan(corpus_iterable, corpus_file, self.comm)
             self.raw_vocab = scan.counts
             self.corpus_count = scan.corpus_count
             self.corpus_total_words = scan.total_words
@@ -396,7 +418,7 @@ class Word2Vec:
               epochs: Optional[int] = None, start_alpha: Optional[float] = None,
               end_alpha: Optional[float] = None, word_count: int = 0,
               queue_factor: int = 2, report_delay: float = 1.0, compute_loss: bool = False,
-              callbacks: Sequence = (), **kwargs: Any) -> tuple[int, int]:
+              callbacks: Sequence = (), comm: Any = None, **kwargs: Any) -> tuple[int, int]:
         """Train the vectors; returns (effective words trained, raw words processed).
 
         Like gensim, ``epochs`` and either ``total_examples`` or ``total_words`` must be given
@@ -404,12 +426,21 @@ class Word2Vec:
         vocabulary was built from); the learning rate decays linearly from ``start_alpha`` to
         ``end_alpha`` over all epochs. An epoch that reads another number of sentences (or
         words) than announced gives a RuntimeWarning with both counts.
+
+        With `comm` (or ``model.comm``), the processes of an MPI job train together on their
+        parts of `corpus_file` (see the class's docstring); `total_words` counts the words of
+        all of them.
         """
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
         if not len(self.wv):
             raise RuntimeError("build the vocabulary before training: call build_vocab() first")
-        corpus_file = self._check_corpus(corpus_iterable, corpus_file)
+        comm = self.comm if comm is None else comm
+        if comm is None:
+            corpus_file = self._check_corpus(corpus_iterable, corpus_file)
+        elif corpus_iterable is not None:
+            raise TypeError("training across processes (comm=...) reads corpus files: give "
+                            "corpus_file, not sentences")
         if epochs is None:
             raise ValueError("train() needs epochs (e.g. epochs=model.epochs)")
         epochs = _config.check("epochs", epochs)
@@ -443,12 +474,19 @@ class Word2Vec:
         if corpus_file is None:
             corpus_file = _training.line_sentence_file(corpus_iterable)
         with self._exclusive("train"):
-            return self._train(corpus_iterable, corpus_file, total_words, total_examples,
+            if comm is not None:
+                return _distributed.train(
+                    self, comm, corpus_file, total_words=total_words,
+                    total_examples=total_examples, epochs=epochs, start_alpha=start_alpha,
+                    end_alpha=end_alpha, compute_loss=compute_loss, callbacks=callbacks)
+            # Without comm, _check_corpus above made corpus_file a str or None.
+            return self._train(corpus_iterable, cast(Optional[str], corpus_file), total_words, total_examples,
                                epochs, start_alpha, end_alpha, compute_loss, callbacks)
 
     def _train(self, corpus_iterable: Any, corpus_file: Optional[str], total_words: int,
                total_examples: Optional[int], epochs: int, start_alpha: float,
-               end_alpha: float, compute_loss: bool, callbacks: tuple) -> tuple[int, int]:
+               end_alpha: float, compute_loss: bool, callbacks: tuple,
+               sync: Optional[_distributed.ModelSync] = None) -> tuple[int, int]:
         if [type(o) for o in self._objectives] != [
                 cls for cls in _objectives.OBJECTIVES if cls.enabled(self.config)]:
             raise ValueError("the objectives (hs, negative, softmax) changed since the "
@@ -465,8 +503,10 @@ class Word2Vec:
             return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
         self.train_count += 1
-        if corpus_file is not None:
-            corpus: Any = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers)
+        if sync is not None:
+            corpus: Any = sync.corpus(self.wv.index_to_key)
+        elif corpus_file is not None:
+            corpus = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers)
         else:
             corpus = _training.IterableCorpus(corpus_iterable, self.wv.key_to_index,
                                               self.batch_words)
@@ -493,8 +533,9 @@ class Word2Vec:
             result = _training.run(
                 trainer, states, corpus, epochs, expected_words=total_words,
                 expected_sentences=total_examples, first_epoch=self.epochs_trained + 1,
-                progress=self.progress, on_epoch_begin=epoch_begins, on_epoch_end=epoch_ends,
-                job_seed=job_seed)
+                progress=self.progress if sync is None or sync.is_root else False,
+                on_epoch_begin=epoch_begins, on_epoch_end=epoch_ends, job_seed=job_seed,
+                sync=sync)
         except KeyboardInterrupt:
             logger.warning("training interrupted after %i raw words; the model is usable",
                            trainer.words_done)
@@ -811,7 +852,8 @@ Word2Vec.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-define
      inspect.Parameter("sentences", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
      inspect.Parameter("corpus_file", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
      inspect.Parameter("trim_rule", inspect.Parameter.KEYWORD_ONLY, default=None),
-     inspect.Parameter("callbacks", inspect.Parameter.KEYWORD_ONLY, default=())]
+     inspect.Parameter("callbacks", inspect.Parameter.KEYWORD_ONLY, default=()),
+     inspect.Parameter("comm", inspect.Parameter.KEYWORD_ONLY, default=None)]
     + [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
        for p in PARAMETERS.values()])
 if Word2Vec.__doc__:

@@ -1,0 +1,422 @@
+"""Training across MPI processes (fastw2v._distributed): the pure helpers in this process, and
+whole jobs under ``mpiexec -n 1/2/3``, started from here as subprocesses."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastw2v import Averaging, Word2Vec, _corpus, _count, _distributed
+
+MPIEXEC = (shutil.which("mpiexec", path=os.path.dirname(sys.executable))
+           or shutil.which("mpiexec"))
+try:
+    import mpi4py  # noqa: F401
+
+    HAVE_MPI = MPIEXEC is not None
+except ImportError:
+    HAVE_MPI = False
+needs_mpi = pytest.mark.skipif(not HAVE_MPI, reason="needs mpi4py and mpiexec "
+                               "(pip install 'fastw2v[mpi]')")
+
+GROUPS, WORDS_PER_GROUP = 6, 8
+# A job that hangs is a failure, not a wait.
+JOB_SECONDS = 120
+
+
+def planted_lines(n_sentences=3000, length=10, seed=0):
+    """Sentences drawn within one group each: words of a group share all their contexts."""
+    rng = np.random.default_rng(seed)
+    groups = [[f"g{g}w{i}" for i in range(WORDS_PER_GROUP)] for g in range(GROUPS)]
+    return [" ".join(rng.choice(groups[rng.integers(GROUPS)], length))
+            for _ in range(n_sentences)]
+
+
+def zipf_lines(n_sentences=2500, seed=1):
+    """Words of very different counts, many of them tied, and some empty lines."""
+    rng = np.random.default_rng(seed)
+    words = [f"t{i}" for i in range(400)]
+    weights = 1.0 / np.arange(1, len(words) + 1)
+    weights /= weights.sum()
+    return [" ".join(rng.choice(words, rng.integers(0, 16), p=weights))
+            for _ in range(n_sentences)]
+
+
+def group_precision(wv, topn=5):
+    hits = total = 0
+    for word in wv.index_to_key:
+        group = word.split("w")[0]
+        hits += sum(other.split("w")[0] == group for other, _ in wv.most_similar(word, topn=topn))
+        total += topn
+    return hits / total
+
+
+def digest(*arrays):
+    value = 0
+    for array in arrays:
+        value = zlib.crc32(np.ascontiguousarray(array).tobytes(), value)
+    return value
+
+
+def model_facts(model):
+    """What every process reports about its model (the job's script computes the same)."""
+    facts = {"words": list(model.wv.index_to_key),
+             "counts": [int(c) for c in model.wv.expandos["count"]],
+             "corpus_count": model.corpus_count, "total_words": model.corpus_total_words,
+             "vectors": digest(model.wv.vectors), "syn1neg": digest(model.syn1neg),
+             "syn1": digest(model.syn1)}
+    for objective in model._objectives:
+        if hasattr(objective, "noise_table"):
+            facts["noise_table"] = digest(objective.noise_table)
+        if getattr(objective, "paths", None) is not None:
+            facts["huffman"] = digest(*objective.paths)
+    return facts
+
+
+# The program every process of a job runs: argv is the JSON of its instructions, and each
+# process writes what it saw to out/<rank>.json.
+JOB = textwrap.dedent('''
+    import json, os, signal, sys, threading
+    from mpi4py import MPI
+    from fastw2v import Averaging, Word2Vec, _corpus
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from facts import group_precision, model_facts
+
+    comm = MPI.COMM_WORLD
+    job = json.loads(sys.argv[1])
+    params = dict(job["params"])
+    params.update(job.get("params_by_rank", {}).get(str(comm.rank), {}))
+    corpus = job.get("corpus_by_rank", {}).get(str(comm.rank), job["corpus"])
+    fault = job.get("fault", {}).get(str(comm.rank))
+    if fault == "kill":
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+    elif fault == "hang":
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGSTOP)).start()
+    elif fault == "raise":
+        def fail(*args):
+            raise ValueError("a planted failure in one process")
+        _corpus.train_file_range = fail
+    report = {}
+    try:
+        model = Word2Vec(comm=Averaging(comm, **job.get("averaging", {})), **params)
+        model.build_vocab(corpus_file=corpus)
+        report["built"] = model_facts(model)
+        if job.get("train", True):
+            model.train(corpus_file=corpus, total_words=model.corpus_total_words,
+                        epochs=model.epochs)
+            report["trained"] = model_facts(model)
+            report["precision"] = group_precision(model.wv)
+            report["alpha_reached"] = model.min_alpha_yet_reached
+            report["loss_history"] = model.training_loss_history
+    except Exception as error:
+        report["error"] = f"{type(error).__name__}: {error}"
+    with open(os.path.join(job["out"], f"{comm.rank}.json"), "w") as out:
+        json.dump(report, out)
+''')
+
+
+def run_job(tmp_path, processes, corpus, params, env=None, **job):
+    """Run JOB in `processes` processes; returns (reports by rank, completed process)."""
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    helpers = Path(__file__).read_text()
+    (tmp_path / "facts.py").write_text(
+        "import zlib\nimport numpy as np\n"
+        + helpers[helpers.index("def group_precision"):helpers.index("# The program every")])
+    job.update(corpus=corpus, params=params, out=str(out))
+    completed = subprocess.run(
+        [MPIEXEC, "-n", str(processes), sys.executable, str(script), json.dumps(job)],
+        capture_output=True, text=True, timeout=JOB_SECONDS, cwd=tmp_path,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
+    reports = {}
+    for rank in range(processes):
+        path = out / f"{rank}.json"
+        if path.exists():
+            reports[rank] = json.loads(path.read_text())
+    return reports, completed
+
+
+@pytest.fixture(scope="module")
+def planted_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "planted.txt"
+    path.write_text("\n".join(planted_lines()) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def zipf_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "zipf.txt"
+    path.write_text("\n".join(zipf_lines()) + "\n")
+    return path
+
+
+QUICK = dict(vector_size=24, window=3, min_count=1, epochs=5, seed=3, sg=1, workers=1)
+
+
+# ---------------------------------------------------------------------------- in this process
+
+
+def test_without_comm_mpi4py_is_never_imported(planted_path):
+    code = textwrap.dedent(f"""
+        import sys
+        from fastw2v import Word2Vec
+        Word2Vec(corpus_file={str(planted_path)!r}, vector_size=8, min_count=1, epochs=1,
+                 workers=1)
+        print("mpi4py" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=JOB_SECONDS, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_rounds_average_the_hottest_rows_most_often():
+    rows = [_distributed.rows_for_round(n, 4, 30) for n in range(1, 17)]
+    assert rows == [4, 8, 4, 16, 4, 8, 4, 30, 4, 8, 4, 16, 4, 8, 4, 30]
+    # Tier k (rows 4 * 2**(k-1) to 4 * 2**k) is in every 2**k-th round.
+    assert sum(r > 8 for r in rows) == 16 // 4
+
+
+def test_files_are_shared_out_by_size():
+    assert _distributed.balance([5, 50, 30, 20, 10], 2) == [[1, 4], [0, 2, 3]]
+    assert _distributed.balance([7], 3) == [[0], [], []]
+
+
+@pytest.mark.parametrize("processes,workers", [(1, 1), (2, 2), (3, 1), (4, 3)])
+def test_the_shares_of_one_file_cover_it_once(zipf_path, processes, workers):
+    shares = [_distributed.plan_share([str(zipf_path)], workers, processes, rank)
+              for rank in range(processes)]
+    ranges = [(start, end) for share in shares for jobs in share.jobs
+              for _, _, start, end in jobs]
+    assert ranges == _corpus.file_ranges(str(zipf_path), processes * workers)
+    numbers = [job for share in shares for jobs in share.jobs for job, *_ in jobs]
+    assert sorted(numbers) == list(range(processes * workers))
+    assert [s.count_ranges[0][1:] for s in shares] == [
+        (ranges[r * workers][0], ranges[r * workers + workers - 1][1]) for r in range(processes)]
+
+
+def test_counting_byte_ranges_counts_the_file_once(zipf_path):
+    whole, total, sentences, _ = _count.count_file_words(str(zipf_path))
+    for parts in (2, 5):
+        counts: dict = {}
+        words = lines = 0
+        for start, end in _corpus.file_ranges(str(zipf_path), parts):
+            items, range_words, range_lines, _ = _count.count_file_words(
+                str(zipf_path), start=start, end=end)
+            for key, count in items:
+                counts[key] = counts.get(key, 0) + count
+            words, lines = words + range_words, lines + range_lines
+        # Merged in range order, the words come in the order one pass first sees them.
+        assert list(counts.items()) == whole
+        assert (words, lines) == (total, sentences)
+
+
+def test_counting_a_byte_range_reads_only_it(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"a b\nc d\ne f\n")
+    items, total, sentences, _ = _count.count_file_words(str(path), start=4, end=8)
+    assert (items, total, sentences) == ([(b"c", 1), (b"d", 1)], 2, 1)
+    # Without a newline at its end, the range's last token still ends there.
+    assert _count.count_file_words(str(path), start=0, end=3)[0] == [(b"a", 1), (b"b", 1)]
+    with pytest.raises(ValueError, match="start <= end"):
+        _count.count_file_words(str(path), start=5, end=2)
+
+
+@pytest.mark.parametrize("hot_first", [True, False])
+def test_the_hottest_rows_average_their_moves_and_the_others_sum_them(hot_first):
+    rows = _distributed._Rows(np.zeros((10, 2), dtype=np.float32), hot_first, mean_rows=3)
+    rows.summed[:] = 6.0
+    rows.combine(0, 10, processes=3)
+    averaged = [0, 1, 2] if hot_first else [7, 8, 9]
+    assert rows.summed[:, 0].tolist() == [2.0 if r in averaged else 6.0 for r in range(10)]
+    # A chunk that starts inside the averaged rows.
+    rows.summed[:] = 6.0
+    rows.combine(2, 8, processes=3)
+    assert rows.summed[:6, 0].tolist() == ([2.0] + [6.0] * 5 if hot_first else
+                                           [6.0] * 5 + [2.0])
+
+
+def test_averaging_settings_are_checked():
+    with pytest.raises(ValueError, match="period"):
+        Averaging(comm=None, period=0)
+    with pytest.raises(ValueError, match="hot_rows"):
+        Averaging(comm=None, hot_rows=0)
+    with pytest.raises(ValueError, match="mean_rows"):
+        Averaging(comm=None, mean_rows=-1)
+    with pytest.raises(TypeError, match="mpi4py communicator"):
+        _distributed.settings("COMM_WORLD")
+
+
+# ----------------------------------------------------------------------------- whole jobs
+
+
+@needs_mpi
+@pytest.mark.parametrize("objective", [dict(negative=5), dict(hs=1, negative=0, sg=0)])
+def test_one_process_trains_exactly_as_a_plain_model(tmp_path, planted_path, objective):
+    params = dict(QUICK, workers=1, **objective)
+    reports, completed = run_job(tmp_path, 1, str(planted_path), params)
+    assert completed.returncode == 0, completed.stderr
+    plain = Word2Vec(corpus_file=str(planted_path), **params)
+    assert reports[0]["trained"] == model_facts(plain)
+
+
+@needs_mpi
+@pytest.mark.parametrize("processes", [2, 3])
+def test_the_vocabulary_counted_together_is_the_single_process_one(tmp_path, zipf_path,
+                                                                   processes):
+    params = dict(QUICK, workers=2, hs=1, negative=5, min_count=2)
+    reports, completed = run_job(tmp_path, processes, str(zipf_path), params, train=False)
+    assert completed.returncode == 0, completed.stderr
+    alone = Word2Vec(**params)
+    alone.build_vocab(corpus_file=str(zipf_path))
+    expected = model_facts(alone)
+    # Words, counts, their order (ties included), the Huffman tree, the noise table and the
+    # initial weights: the same in every process, and the same as one process counting alone.
+    assert [reports[rank]["built"] for rank in range(processes)] == [expected] * processes
+
+
+@needs_mpi
+@pytest.mark.parametrize("processes,objective", [(2, dict(negative=5)), (3, dict(negative=5)),
+                                                 (2, dict(hs=1, negative=0))])
+def test_planted_groups_are_learned_across_processes(tmp_path, planted_path, processes,
+                                                     objective):
+    params = dict(QUICK, workers=1, epochs=8, compute_loss=True, **objective)
+    # Few hot rows and short rounds: every tier is combined while the workers train. Every
+    # planted word is as frequent as the hottest: all rows average their moves.
+    reports, completed = run_job(tmp_path, processes, str(planted_path), params,
+                                 averaging=dict(period=0.002, hot_rows=4))
+    assert completed.returncode == 0, completed.stderr
+    alone = Word2Vec(corpus_file=str(planted_path), **params)
+    assert group_precision(alone.wv) >= 0.9
+    for rank in range(processes):
+        assert reports[rank]["precision"] >= 0.9, (rank, reports[rank]["precision"])
+        # One learning-rate schedule over everyone's words: it ends where it should.
+        assert reports[rank]["alpha_reached"] == pytest.approx(params.get("min_alpha", 1e-4))
+    # The same final model, and the same summed loss, in every process.
+    assert len({json.dumps(reports[rank]["trained"]) for rank in range(processes)}) == 1
+    assert len({json.dumps(reports[rank]["loss_history"]) for rank in range(processes)}) == 1
+    losses = reports[0]["loss_history"]
+    assert len(losses) == 8 and losses[-1] < losses[0]
+    assert losses[-1] == pytest.approx(alone.training_loss_history[-1], rel=0.15)
+
+
+@needs_mpi
+def test_rows_beyond_the_hottest_sum_their_moves(tmp_path, zipf_path):
+    params = dict(QUICK, workers=1, epochs=6, hs=1, negative=5, compute_loss=True)
+    reports, completed = run_job(tmp_path, 2, str(zipf_path), params,
+                                 averaging=dict(period=0.002, hot_rows=4, mean_rows=8))
+    assert completed.returncode == 0, completed.stderr
+    alone = Word2Vec(corpus_file=str(zipf_path), **params)
+    assert reports[0]["trained"] == reports[1]["trained"]
+    losses = reports[0]["loss_history"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] == pytest.approx(alone.training_loss_history[-1], rel=0.05)
+
+
+@needs_mpi
+def test_a_list_of_files_is_shared_out_and_counted_once(tmp_path, planted_path):
+    lines = planted_lines(seed=5)
+    shards = []
+    for index in range(3):
+        shard = tmp_path / f"shard{index}.txt"
+        shard.write_text("\n".join(lines[index::3]) + "\n")
+        shards.append(str(shard))
+    params = dict(QUICK, workers=2)
+    reports, completed = run_job(tmp_path, 2, shards, params)
+    assert completed.returncode == 0, completed.stderr
+    alone = Word2Vec(**params)
+    alone.build_vocab(corpus_iterable=[line.split() for line in lines])
+    for rank in (0, 1):
+        built = reports[rank]["built"]
+        assert dict(zip(built["words"], built["counts"])) == dict(
+            zip(alone.wv.index_to_key, alone.wv.expandos["count"].tolist()))
+        assert (built["corpus_count"], built["total_words"]) == (
+            alone.corpus_count, alone.corpus_total_words)
+        assert reports[rank]["precision"] >= 0.9
+
+
+@needs_mpi
+def test_a_killed_process_ends_the_job(tmp_path, planted_path):
+    params = dict(QUICK, workers=1, epochs=1000)
+    reports, completed = run_job(tmp_path, 3, str(planted_path), params, fault={"1": "kill"})
+    assert completed.returncode != 0
+    assert not reports
+
+
+@needs_mpi
+def test_a_failing_process_ends_the_job_with_its_error(tmp_path, planted_path):
+    params = dict(QUICK, workers=1, epochs=1000)
+    reports, completed = run_job(tmp_path, 2, str(planted_path), params, fault={"1": "raise"})
+    assert completed.returncode != 0
+    assert "a planted failure in one process" in completed.stderr
+    assert "fastw2v: process 1 of 2: failed while training" in completed.stderr
+    assert not reports
+
+
+@needs_mpi
+def test_a_hung_process_ends_the_job_at_the_deadline(tmp_path, planted_path):
+    params = dict(QUICK, workers=1, epochs=1000)
+    reports, completed = run_job(tmp_path, 2, str(planted_path), params, fault={"1": "hang"},
+                                 averaging=dict(timeout=2.0))
+    assert completed.returncode != 0
+    assert "no answer from the other processes for 2 s" in completed.stderr
+    assert not reports
+
+
+@needs_mpi
+def test_processes_that_disagree_on_parameters_fail_before_counting(tmp_path, planted_path):
+    reports, completed = run_job(tmp_path, 2, str(planted_path), QUICK,
+                                 params_by_rank={"1": {"window": 4}})
+    assert completed.returncode == 0, completed.stderr
+    for rank in (0, 1):
+        assert reports[rank]["error"] == (
+            "ValueError: the processes disagree on the vocabulary's parameters and corpus: "
+            "process 1 has parameters.window=4 where process 0 has 3; start every process "
+            "with the same parameters, corpus and model")
+
+
+@needs_mpi
+def test_a_missing_file_is_an_error_in_every_process(tmp_path, planted_path):
+    missing = str(tmp_path / "missing.txt")
+    reports, completed = run_job(tmp_path, 2, [str(planted_path), missing], QUICK,
+                                 corpus_by_rank={"1": [missing, str(planted_path)]})
+    assert completed.returncode == 0, completed.stderr
+    for rank in (0, 1):
+        assert reports[rank]["error"] == (
+            f"FileNotFoundError: process 0 of 2: corpus_file {missing!r} does not exist "
+            "(process 1 failed too)")
+
+
+@needs_mpi
+def test_an_mpi_without_thread_support_is_refused(tmp_path, planted_path):
+    reports, completed = run_job(tmp_path, 2, str(planted_path), QUICK,
+                                 env={"MPI4PY_RC_THREAD_LEVEL": "funneled"})
+    assert completed.returncode == 0, completed.stderr
+    for rank in (0, 1):
+        assert "MPI_THREAD_FUNNELED" in reports[rank]["error"]
+        assert reports[rank]["error"].startswith("RuntimeError: training across processes")
+
+
+@needs_mpi
+def test_the_command_line_trains_across_processes(tmp_path, planted_path):
+    output = tmp_path / "vectors.txt"
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "fastw2v.cli", "train",
+               str(planted_path), "-o", str(output), "--distributed", "--threads", "1",
+               "--min-count", "1", "--size", "16", "--iter", "2", "--no-progress"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=JOB_SECONDS)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.count("wrote 48 vectors of dimension 16") == 1
+    assert completed.stdout.count("vocabulary: 48 words from 30,000") == 1
+    assert output.read_text().splitlines()[0] == "48 16"
+    missing = subprocess.run(command[:7] + [str(tmp_path / "nope.txt")] + command[8:],
+                             capture_output=True, text=True, timeout=JOB_SECONDS)
+    assert missing.returncode == 1
+    assert missing.stderr.count("no such file") == 2
