@@ -480,8 +480,9 @@ class Word2Vec:
                     total_examples=total_examples, epochs=epochs, start_alpha=start_alpha,
                     end_alpha=end_alpha, compute_loss=compute_loss, callbacks=callbacks)
             # Without comm, _check_corpus above made corpus_file a str or None.
-            return self._train(corpus_iterable, cast(Optional[str], corpus_file), total_words, total_examples,
-                               epochs, start_alpha, end_alpha, compute_loss, callbacks)
+            return self._train(corpus_iterable, cast(Optional[str], corpus_file), total_words,
+                               total_examples, epochs, start_alpha, end_alpha, compute_loss,
+                               callbacks)
 
     def _train(self, corpus_iterable: Any, corpus_file: Optional[str], total_words: int,
                total_examples: Optional[int], epochs: int, start_alpha: float,
