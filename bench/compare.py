@@ -60,6 +60,12 @@ PRESETS = {
     "sg-ns": _STANDARD_RUN,
     "cbow-ns": {**_STANDARD_RUN, "sg": 0, "cbow_mean": 1, "alpha": 0.05},
     "sg-hs": {**_STANDARD_RUN, "hs": 1, "negative": 0},
+    "cbow-hs": {**_STANDARD_RUN, "sg": 0, "cbow_mean": 1, "alpha": 0.05, "hs": 1, "negative": 0},
+    # The large model users train: 300 dimensions and every word of the corpus, so that the
+    # weights are far beyond the caches.
+    "sg-ns-300": {**_STANDARD_RUN, "vector_size": 300, "min_count": 1},
+    "cbow-ns-300": {**_STANDARD_RUN, "sg": 0, "cbow_mean": 1, "alpha": 0.05, "vector_size": 300,
+                    "min_count": 1},
 }
 
 ANALOGY_VOCABULARY = 30_000
