@@ -278,6 +278,44 @@ FW_INLINE void fw_dots(int dim, const float *restrict x, int n, float *const *ys
     for (; b < n; b++) scores[b] = fw_dot(dim, x, ys[b]);
 }
 
+/* scores[o] = x . ys[o] for o < n, four rows at a time, each summed exactly as fw_dot sums it
+ * (same lanes, same reduction, same tail), so the results are fw_dot's to the bit. One input
+ * against many outputs (CBOW's mean, a skip-gram pair) is otherwise a chain of dependent
+ * multiply-adds per output; four rows side by side keep four chains in flight and load x once. */
+FW_INLINE void fw_dots_of_one(int dim, const float *restrict x, int n, float *const *ys,
+                              float *scores) {
+    int o = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    for (; o + 4 <= n; o += 4) {
+        const float *y0 = ys[o], *y1 = ys[o + 1], *y2 = ys[o + 2], *y3 = ys[o + 3];
+        fw_v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        int i = 0;
+        for (; i + 8 <= dim; i += 8) {
+            fw_v8 xv = fw_load8(x + i);
+            s0 += fw_load8(y0 + i) * xv;
+            s1 += fw_load8(y1 + i) * xv;
+            s2 += fw_load8(y2 + i) * xv;
+            s3 += fw_load8(y3 + i) * xv;
+        }
+        float t0 = ((s0[0] + s0[4]) + (s0[1] + s0[5])) + ((s0[2] + s0[6]) + (s0[3] + s0[7]));
+        float t1 = ((s1[0] + s1[4]) + (s1[1] + s1[5])) + ((s1[2] + s1[6]) + (s1[3] + s1[7]));
+        float t2 = ((s2[0] + s2[4]) + (s2[1] + s2[5])) + ((s2[2] + s2[6]) + (s2[3] + s2[7]));
+        float t3 = ((s3[0] + s3[4]) + (s3[1] + s3[5])) + ((s3[2] + s3[6]) + (s3[3] + s3[7]));
+        for (; i < dim; i++) {
+            t0 += y0[i] * x[i];
+            t1 += y1[i] * x[i];
+            t2 += y2[i] * x[i];
+            t3 += y3[i] * x[i];
+        }
+        scores[o] = t0;
+        scores[o + 1] = t1;
+        scores[o + 2] = t2;
+        scores[o + 3] = t3;
+    }
+#endif
+    for (; o < n; o++) scores[o] = fw_dot(dim, ys[o], x);
+}
+
 /* row += step, clipped to +-FW_WEIGHT_LIMIT (a NaN becomes the limit): an input row takes the
  * step its prediction computed. */
 FW_CLONES static void fw_add_step(int dim, const float *restrict step, float *restrict row) {
@@ -304,9 +342,10 @@ FW_CLONES static double fw_logistic_step(int dim, int n_in, float *const *inputs
                                          float *input_grads, float *scratch,
                                          float **input_rows, int want_loss) {
     double loss = 0.0;
+    if (n_in == 1) fw_dots_of_one(dim, inputs[0], n_out, outputs, scratch);
     for (int o = 0; o < n_out; o++) {
         float *scores = scratch + (size_t)o * n_in;
-        fw_dots(dim, outputs[o], n_in, inputs, scores);
+        if (n_in > 1) fw_dots(dim, outputs[o], n_in, inputs, scores);
         for (int b = 0; b < n_in; b++) {
             float score = scores[b];
             float weight = in_weights[b] * out_weights[o];

@@ -6,10 +6,9 @@ from libc.stdint cimport int32_t, uint32_t, uint64_t
 
 cdef struct AliasEntry:
     # Accept the drawn slot when the low 32 random bits are below `threshold` (a probability
-    # scaled by 2**32, so 2**32 means "always"), otherwise take its `alias`.
-    uint64_t threshold
+    # scaled by 2**32), otherwise take its `alias`; a slot always kept is its own alias.
+    uint32_t threshold
     int32_t alias
-    int32_t _pad
 
 
 cdef inline uint64_t next_random(uint64_t *state) noexcept nogil:
@@ -32,5 +31,5 @@ cdef inline int32_t draw_alias(const AliasEntry *table, uint64_t size,
     cdef uint64_t r = next_random(state)
     cdef uint64_t slot = ((r >> 32) * size) >> 32
     # A select rather than a branch: the comparison is random, so a branch would mispredict often.
-    cdef int32_t accept = -<int32_t>((r & <uint64_t>0xFFFFFFFF) < table[slot].threshold)
+    cdef int32_t accept = -<int32_t>(<uint32_t>r < table[slot].threshold)
     return (<int32_t>slot & accept) | (table[slot].alias & ~accept)

@@ -3,18 +3,24 @@
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 cnp.import_array()
 
-ALIAS_DTYPE = np.dtype([("threshold", np.uint64), ("alias", np.int32), ("_pad", np.int32)])
+# The threshold of a slot that is always kept.
+cdef uint32_t ALWAYS = 0xFFFFFFFF
+
+ALIAS_DTYPE = np.dtype([("threshold", np.uint32), ("alias", np.int32)])
 
 
 def build_alias_table(weights) -> np.ndarray:
     """Return the alias table of the distribution proportional to `weights` (Vose's method).
 
     Each slot i holds a threshold t_i (scaled by 2**32) and an alias a_i: draw a slot uniformly,
-    keep it with probability t_i / 2**32, else take a_i. O(n) to build, O(1) per draw.
+    keep it with probability t_i / 2**32, else take a_i. O(n) to build, O(1) per draw. A slot
+    kept always is stored as t_i = 2**32 - 1 with itself as its alias, so that an entry is 8
+    bytes: the table is read at random, once per noise word, and half the size misses the
+    cache half as often on a large vocabulary.
     """
     cdef cnp.float64_t[::1] w = np.ascontiguousarray(weights, dtype=np.float64)
     cdef Py_ssize_t n = w.shape[0], i, small_top = 0, large_top = 0, s, big
@@ -30,7 +36,7 @@ def build_alias_table(weights) -> np.ndarray:
     cdef cnp.float64_t[::1] scaled = np.asarray(w) * (n / total)
     cdef int64_t[::1] small = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] large = np.empty(n, dtype=np.int64)
-    cdef uint64_t[::1] threshold = np.zeros(n, dtype=np.uint64)
+    cdef uint32_t[::1] threshold = np.zeros(n, dtype=np.uint32)
     cdef int32_t[::1] alias = np.arange(n, dtype=np.int32)
     cdef double two32 = 4294967296.0
 
@@ -45,7 +51,8 @@ def build_alias_table(weights) -> np.ndarray:
         small_top -= 1
         s = small[small_top]
         big = large[large_top - 1]
-        threshold[s] = <uint64_t>(scaled[s] * two32)
+        # Below 2**32 - 1 (truncated, scaled[s] < 1), or the most an entry holds.
+        threshold[s] = <uint32_t>min(scaled[s] * two32, <double>ALWAYS)
         alias[s] = <int32_t>big
         scaled[big] = (scaled[big] + scaled[s]) - 1.0
         if scaled[big] < 1.0:
@@ -53,10 +60,11 @@ def build_alias_table(weights) -> np.ndarray:
             small[small_top] = big
             small_top += 1
     # Whatever is left has probability 1 up to rounding error: always keep it.
+    # (Their alias is still their own index.)
     for i in range(large_top):
-        threshold[large[i]] = <uint64_t>1 << 32
+        threshold[large[i]] = ALWAYS
     for i in range(small_top):
-        threshold[small[i]] = <uint64_t>1 << 32
+        threshold[small[i]] = ALWAYS
 
     table["threshold"] = np.asarray(threshold)
     table["alias"] = np.asarray(alias)
