@@ -78,6 +78,7 @@ cdef extern from "_dense.h":
     void fw_clamp_rows(size_t count, float *y) nogil
     float fw_logistic_error(float label, float score) nogil
     double fw_neg_log_sigmoid(double x) nogil
+    size_t FW_STEP_SCRATCH(size_t pairs) nogil
 
 cdef int ONE = 1
 cdef float ONEF = 1.0
@@ -759,7 +760,7 @@ cdef size_t _layout(Worker *w, const Model *m, char *base) noexcept nogil:
     w.labels = <float *>_carve(&cursor, outputs, sizeof(float))
     w.out_weights = <float *>_carve(&cursor, outputs, sizeof(float))
     w.output_words = <int32_t *>_carve(&cursor, outputs, sizeof(int32_t))
-    w.step_scratch = <float *>_carve(&cursor, inputs * outputs, sizeof(float))
+    w.step_scratch = <float *>_carve(&cursor, FW_STEP_SCRATCH(inputs * outputs), sizeof(float))
     w.context = <int32_t *>_carve(&cursor, inputs, sizeof(int32_t))
     w.noise_words = <int32_t *>_carve(&cursor, noise, sizeof(int32_t))
     w.scratch = <float *>_carve(&cursor, scratch, sizeof(float))

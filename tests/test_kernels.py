@@ -104,7 +104,8 @@ def reference_step(arrays, objective, sg, cbow_mean, context, target, alpha, neg
         g = (logistic_error(labels[:, None], scores) * alpha * out_weights[:, None]
              * weights[None, :])
         signed = np.where(labels[:, None] > 0.5, scores, -scores)
-        loss = float(np.sum(out_weights[:, None] * weights[None, :] * np.log1p(np.exp(-signed))))
+        # -log(sigmoid(signed)), without overflow at large scores.
+        loss = float(np.sum(out_weights[:, None] * weights[None, :] * np.logaddexp(0, -signed)))
         grads = g.T @ outputs
         out[rows] = outputs + g @ inputs
     if sg:
@@ -127,6 +128,26 @@ CASES = [(objective, sg, batched, cbow_mean)
 # The logistic objectives also run through the sgemm variant of the step.
 STEP_CASES = [case + (dim, sgemm) for case in CASES for dim in (8, 37, 45)
               for sgemm in ((False, True) if case[0] != "softmax" else (False,))]
+
+
+@pytest.mark.parametrize("scale", [0.2, 3.0, 12.0, 60.0])
+@pytest.mark.parametrize("objective,sg", [("ns", True), ("ns", False), ("hs", True),
+                                          ("hs", False)])
+def test_loss_matches_float64_at_every_score(objective, sg, scale):
+    # The loss is summed with a vectorised -log(sigmoid): rows scaled up spread the scores from
+    # near 0 to far beyond +-6 (where the step is 0 but the loss is not) and to hundreds, where
+    # it is all but linear.
+    trainer, worker, arrays = make_trainer(objective, sg, dim=45)
+    for name in ("syn0", "syn1neg", "syn1"):
+        arrays[name] *= scale
+    context = [1, 4, 4, 7, 8, 9]
+    target, alpha, negatives = 2, 0.05, [5, 2, 5]
+    _, _, expected_loss = reference_step(arrays, objective, sg, True, context, target, alpha,
+                                         negatives)
+    trainer.predict_step(worker, context, target, alpha,
+                         negatives=negatives if objective == "ns" else None)
+    assert expected_loss > 0
+    assert worker.loss == pytest.approx(expected_loss, rel=2e-6)
 
 
 @pytest.mark.parametrize("objective,sg,batched,cbow_mean,dim,sgemm", STEP_CASES)
