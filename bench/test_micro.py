@@ -27,14 +27,14 @@ def zipf_ids(zipf_counts):
     return np.random.default_rng(0).choice(VOCAB, SENTENCE_WORDS, p=p).astype(np.int32)
 
 
-def make_trainer(counts, sg, batched=True, hs=False, negative=5, sgemm=False):
+def make_trainer(counts, sg, batched=True, hs=False, negative=5, sgemm=False, dim=DIM):
     rng = np.random.default_rng(1)
-    syn0 = ((rng.random((VOCAB, DIM), dtype=np.float32) - 0.5) / DIM)
+    syn0 = ((rng.random((VOCAB, dim), dtype=np.float32) - 0.5) / dim)
     if sgemm != _kernels.SGEMM_STEP:
         pytest.skip("the sgemm step is measured in a build with FASTW2V_SGEMM=1" if sgemm else
                     "this build runs the sgemm step")
     config = TrainingConfig(sg=sg, batched=batched, hs=hs, negative=negative, window=5,
-                            vector_size=DIM)
+                            vector_size=dim)
     trainer = _kernels.Trainer(config, syn0, vocab_mod.keep_thresholds(counts, 1e-4),
                                _objectives.objectives_for(config, counts))
     trainer.set_schedule(0.025, 0.025, 1)
@@ -60,6 +60,44 @@ def test_kernel_words(benchmark, zipf_counts, zipf_ids, name):
     ends = np.arange(1000, SENTENCE_WORDS + 1, 1000, dtype=np.int64)
     raw = np.full(len(ends), 1000, dtype=np.int64)
     benchmark(trainer.train_batch, worker, zipf_ids, ends, raw)
+
+
+# The architecture x objective steps, each at the standard 100 and the large model's 300
+# dimensions: `-k cbow`, `-k hs`, `-k d300` pick families of them.
+STEPS = {
+    "cbow-ns": dict(sg=False),
+    "cbow-hs": dict(sg=False, hs=True, negative=0),
+    "sg-hs-pairs": dict(sg=True, batched=False, hs=True, negative=0),
+    "sg-hs-batched": dict(sg=True, batched=True, hs=True, negative=0),
+    "sg-ns-pairs": dict(sg=True, batched=False),
+    "sg-ns-batched": dict(sg=True, batched=True),
+}
+STEP_DIMS = (100, 300)
+
+
+@pytest.mark.parametrize("dim", STEP_DIMS, ids=lambda dim: f"d{dim}")
+@pytest.mark.parametrize("name", list(STEPS))
+def test_step_words(benchmark, zipf_counts, zipf_ids, name, dim):
+    """One call trains 100,000 corpus words (one thread, subsampling 1e-4, window 5) at `dim`.
+
+    `extra_info` holds the words one call trains (those kept by subsampling, the centres of the
+    windows) and both rates: corpus words/s and trained words/s, from the mean time of a call.
+    """
+    trainer, worker = make_trainer(zipf_counts, dim=dim, **STEPS[name])
+    ends = np.arange(1000, SENTENCE_WORDS + 1, 1000, dtype=np.int64)
+    raw = np.full(len(ends), 1000, dtype=np.int64)
+
+    def train_once():
+        worker.reset_counters()
+        trainer.train_batch(worker, zipf_ids, ends, raw)
+        return worker.words_trained
+
+    trained = benchmark(train_once)
+    benchmark.extra_info["trained_words_per_call"] = trained
+    if benchmark.stats is not None:  # None under --benchmark-disable: nothing was timed
+        seconds = benchmark.stats.stats.mean
+        benchmark.extra_info["corpus_words_per_second"] = SENTENCE_WORDS / seconds
+        benchmark.extra_info["trained_words_per_second"] = trained / seconds
 
 
 def test_alias_draws(benchmark, zipf_counts):
