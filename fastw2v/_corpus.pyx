@@ -6,7 +6,8 @@ Two ways text reaches the kernels:
 - `train_file_range` reads one line-aligned byte range of a corpus file, tokenises it with the
   tokenizer of `_tokenize.pxd` (the one `_count` counted the vocabulary with), looks words up in
   a C hash table, and trains each sentence, all without the GIL.
-`file_ranges` cuts a file into such ranges.
+`file_ranges` cuts a file into such ranges. A `RangeCache` keeps the word ids of a range from
+its first pass, so that later epochs train from memory instead of reading and tokenising again.
 """
 
 import os
@@ -19,8 +20,8 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport PyLong_AsLong
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdio cimport FILE, fclose, fread
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy
 
 from fastw2v._kernels cimport (
     Model,
@@ -168,12 +169,123 @@ cdef class VocabHash:
         return self.lookup(<const uint8_t *>(<bytes>data), len(data))
 
 
+cdef struct IdCache:
+    # The in-vocabulary ids of a range's sentences, one after the other, and per sentence its
+    # number of ids and of raw words (what the learning-rate schedule counts).
+    int32_t *ids
+    int64_t *sentences
+    int64_t n_ids
+    int64_t ids_capacity
+    int64_t n_sentences
+    int64_t sentences_capacity
+    # Bytes the cache may grow to; past it the cache gives up and the range is read every epoch.
+    int64_t budget
+    bint recording
+    bint complete
+
+
+cdef void _drop_cache(IdCache *c) noexcept nogil:
+    free(c.ids)
+    free(c.sentences)
+    c.ids = NULL
+    c.sentences = NULL
+    c.n_ids = c.ids_capacity = c.n_sentences = c.sentences_capacity = 0
+    c.recording = False
+    c.complete = False
+
+
+cdef bint _grow(void **buffer, int64_t *capacity, int64_t needed, size_t item,
+                int64_t other_bytes, int64_t budget) noexcept nogil:
+    """Make room for `needed` items within `budget` bytes (with `other_bytes` already used)."""
+    cdef int64_t wanted = capacity[0] * 2 if capacity[0] else 1 << 16
+    cdef void *grown
+    if needed <= capacity[0]:
+        return True
+    if wanted < needed:
+        wanted = needed
+    if other_bytes + wanted * <int64_t>item > budget:
+        wanted = (budget - other_bytes) // <int64_t>item
+        if wanted < needed:
+            return False
+    grown = realloc(buffer[0], wanted * item)
+    if grown == NULL:
+        return False
+    buffer[0] = grown
+    capacity[0] = wanted
+    return True
+
+
+cdef void _record(IdCache *c, const int32_t *ids, int64_t n_ids, int64_t n_raw) noexcept nogil:
+    """Append one sentence to a recording cache, or stop recording when it would not fit."""
+    cdef int64_t ids_bytes = c.ids_capacity * sizeof(int32_t)
+    cdef int64_t sentence_bytes = c.sentences_capacity * 2 * sizeof(int64_t)
+    if not _grow(<void **>&c.ids, &c.ids_capacity, c.n_ids + n_ids, sizeof(int32_t),
+                 sentence_bytes, c.budget):
+        _drop_cache(c)
+        return
+    ids_bytes = c.ids_capacity * sizeof(int32_t)
+    if not _grow(<void **>&c.sentences, &c.sentences_capacity, c.n_sentences + 1,
+                 2 * sizeof(int64_t), ids_bytes, c.budget):
+        _drop_cache(c)
+        return
+    if n_ids:
+        memcpy(&c.ids[c.n_ids], ids, n_ids * sizeof(int32_t))
+    c.sentences[2 * c.n_sentences] = n_ids
+    c.sentences[2 * c.n_sentences + 1] = n_raw
+    c.n_ids += n_ids
+    c.n_sentences += 1
+
+
+cdef void _train_cached(Trainer trainer, WorkerState worker, const IdCache *c) noexcept nogil:
+    """Train a range's sentences from its cache, as reading the range would have."""
+    cdef const Model *m = &trainer.model
+    cdef int64_t s, n_ids, offset = 0
+    for s in range(c.n_sentences):
+        n_ids = c.sentences[2 * s]
+        if n_ids:
+            train_sentence(m, &worker.state, &c.ids[offset], n_ids, current_alpha(m))
+        add_words_done(m, c.sentences[2 * s + 1])
+        offset += n_ids
+        if stop_requested(m):
+            break
+
+
+cdef class RangeCache:
+    """The word ids of one byte range of a corpus file, kept from its first full pass.
+
+    Later passes (epochs) train from memory: the same sentences in the same order, so training
+    is the same as reading the file again, minus the reading and tokenising. A cache that would
+    outgrow `budget` bytes gives up on its first pass (and frees what it held): that range is
+    then read every epoch. Valid for one vocabulary; a cache belongs to one `train()` call.
+    """
+
+    cdef IdCache cache
+
+    def __cinit__(self, int64_t budget):
+        self.cache.budget = budget
+        self.cache.recording = budget > 0
+
+    def __dealloc__(self):
+        _drop_cache(&self.cache)
+
+    @property
+    def complete(self) -> bool:
+        """Whether a full pass is held (later passes train from memory)."""
+        return bool(self.cache.complete)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return int(self.cache.ids_capacity * sizeof(int32_t)
+                   + self.cache.sentences_capacity * 2 * sizeof(int64_t))
+
+
 cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE *f,
-                      int64_t length, int64_t *too_long_at,
-                      int64_t *too_long_length) noexcept nogil:
-    """Train every sentence in the next `length` bytes of `f`; -1 on allocation failure, -2
-    at a token longer than MAX_TOKEN_BYTES (its offset in the range and its length in the two
-    out-parameters)."""
+                      int64_t length, int64_t *too_long_at, int64_t *too_long_length,
+                      IdCache *cache) noexcept nogil:
+    """Train every sentence in the next `length` bytes of `f`, recording them in `cache` if it is
+    recording; -1 on allocation failure, -2 at a token longer than MAX_TOKEN_BYTES (its offset in
+    the range and its length in the two out-parameters)."""
     cdef const Model *m = &trainer.model
     cdef uint8_t *chunk = <uint8_t *>malloc(READ_CHUNK)
     cdef int32_t *ids = <int32_t *>malloc(_MAX_SENTENCE_LENGTH * sizeof(int32_t))
@@ -211,6 +323,8 @@ cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE
                 if n_ids:
                     train_sentence(m, &worker.state, ids, n_ids, current_alpha(m))
                 add_words_done(m, n_raw)
+                if cache.recording:
+                    _record(cache, ids, n_ids, n_raw)
                 n_ids = 0
                 n_raw = 0
                 if stop_requested(m):
@@ -221,24 +335,46 @@ cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE
     free(chunk)
     free(ids)
     free(tokens)
+    if cache.recording:
+        # Only a whole pass can stand in for reading the range.
+        if status == 0 and remaining <= 0 and not stop_requested(m):
+            cache.recording = False
+            cache.complete = True
+        else:
+            # A pass cut short: the next whole one may record.
+            _drop_cache(cache)
+            cache.recording = True
     return status
 
 
 def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
-                     int64_t start, int64_t end) -> None:
-    """Train on bytes [start, end) of the corpus file; both ends must be line or token bounds."""
+                     int64_t start, int64_t end, RangeCache cache=None) -> None:
+    """Train on bytes [start, end) of the corpus file; both ends must be line or token bounds.
+
+    With a `cache` of this range, the first pass records its sentences and later passes train
+    from them without reading the file.
+    """
     cdef FILE *f
     cdef int status
     cdef int64_t too_long_at = 0, too_long_length = 0
+    cdef IdCache unused
+    cdef IdCache *record = &unused
     if end <= start:
         return
+    if cache is not None:
+        if cache.cache.complete:
+            with nogil:
+                _train_cached(trainer, worker, &cache.cache)
+            return
+        record = &cache.cache
+    unused.recording = False
     f = open_corpus(path)
     try:
         if seek_corpus(f, start) != 0:
             raise OSError(f"cannot seek to byte {start} of {os.fspath(path)!r}")
         with nogil:
             status = _train_range(trainer, worker, vocab, f, end - start, &too_long_at,
-                                  &too_long_length)
+                                  &too_long_length, record)
         if status == -2:
             from fastw2v._count import token_too_long
 

@@ -95,13 +95,33 @@ class RunResult:
         return sum(e.effective_words for e in self.epochs)
 
 
+# At most this many bytes (and an eighth of the machine's memory) hold a corpus file's word ids
+# from the first epoch for the others: 4 bytes a word, so corpora up to about 250 M words train
+# their later epochs from memory, without reading and tokenising the file again (for CBOW that
+# was a sixth of an epoch). Larger corpora are read every epoch, as before.
+ID_CACHE_BYTES = 1 << 30
+
+
+def _memory_bytes() -> int:
+    """Physical memory, or 8 GiB where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 8 << 30
+
+
 class FileCorpus:
     """A plain-text corpus file, read by the compiled reader in one byte range per worker."""
 
-    def __init__(self, path: str, index_to_key: list, workers: int) -> None:
+    def __init__(self, path: str, index_to_key: list, workers: int,
+                 cache_bytes: Optional[int] = None) -> None:
         self.path = path
         self.vocab_hash = _corpus.VocabHash(index_to_key)
         self.ranges = _corpus.file_ranges(path, workers)
+        # Each range's ids, kept from the first epoch for the others (within the budget).
+        budget = ID_CACHE_BYTES if cache_bytes is None else cache_bytes
+        per_range = min(budget, _memory_bytes() // 8) // max(len(self.ranges), 1)
+        self.caches = [_corpus.RangeCache(per_range) for _ in self.ranges]
 
     def run_epoch(self, trainer: _kernels.Trainer, states: list, pool: _WorkerPool,
                   seed_for: Callable[[int], int]) -> int:
@@ -109,7 +129,7 @@ class FileCorpus:
         for job, (state, byte_range) in enumerate(zip(states, self.ranges)):
             state.reseed(seed_for(job))
             pool.start(_corpus.train_file_range, trainer, state, self.vocab_hash, self.path,
-                       *byte_range)
+                       *byte_range, self.caches[job])
         pool.wait()
         return 0
 

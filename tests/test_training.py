@@ -1,0 +1,109 @@
+"""The training runner's corpus-file path: later epochs from the ids kept of the first."""
+
+import numpy as np
+import pytest
+
+from fastw2v import Word2Vec, _corpus, _training
+from fastw2v.callbacks import CallbackAny2Vec
+
+PARAMS = dict(vector_size=16, window=3, min_count=1, sample=0, seed=5, workers=1, epochs=3,
+              negative=3, progress=False)
+
+
+@pytest.fixture
+def corpus_path(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(60)]
+    lines = [" ".join(rng.choice(words, size=int(rng.integers(1, 30)))) for _ in range(500)]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def train(path, monkeypatch, cache_bytes, callbacks=()):
+    monkeypatch.setattr(_training, "ID_CACHE_BYTES", cache_bytes)
+    model = Word2Vec(**PARAMS)
+    model.build_vocab(corpus_file=str(path))
+    model.train(corpus_file=str(path), total_words=model.corpus_total_words,
+                epochs=model.epochs, callbacks=list(callbacks))
+    return model
+
+
+class Scramble(CallbackAny2Vec):
+    """Replace the corpus with other words of the same length after the first epoch."""
+
+    def __init__(self, path):
+        self.path = path
+        self.epochs = 0
+
+    def on_epoch_end(self, model):
+        self.epochs += 1
+        if self.epochs == 1:
+            text = self.path.read_text()
+            self.path.write_text(text.replace("w1", "w2"))
+
+
+@pytest.mark.parametrize("cache_bytes", [1 << 30, 2000])
+def test_cached_epochs_train_as_reading_the_file_again(corpus_path, monkeypatch, cache_bytes):
+    # 2000 bytes cannot hold the ids: the cache gives up during the first pass and every epoch
+    # reads the file, as with no cache at all.
+    read = train(corpus_path, monkeypatch, 0)
+    cached = train(corpus_path, monkeypatch, cache_bytes)
+    np.testing.assert_array_equal(read.wv.vectors, cached.wv.vectors)
+    np.testing.assert_array_equal(read.syn1neg, cached.syn1neg)
+    assert cached.min_alpha_yet_reached == read.min_alpha_yet_reached
+
+
+def test_later_epochs_train_from_memory(corpus_path, monkeypatch):
+    # The file changes after the first epoch: with the cache, training does not see it.
+    original = train(corpus_path, monkeypatch, 1 << 30)
+    scrambled = train(corpus_path, monkeypatch, 1 << 30, [Scramble(corpus_path)])
+    np.testing.assert_array_equal(original.wv.vectors, scrambled.wv.vectors)
+
+
+def test_without_room_later_epochs_read_the_file(corpus_path, monkeypatch):
+    original_text = corpus_path.read_text()
+    original = train(corpus_path, monkeypatch, 0)
+    corpus_path.write_text(original_text)
+    scrambled = train(corpus_path, monkeypatch, 0, [Scramble(corpus_path)])
+    assert not np.array_equal(original.wv.vectors, scrambled.wv.vectors)
+
+
+def test_range_cache_holds_only_a_whole_pass(corpus_path):
+    model = Word2Vec(**PARAMS)
+    model.build_vocab(corpus_file=str(corpus_path))
+    corpus = _training.FileCorpus(str(corpus_path), model.wv.index_to_key, 1)
+    trainer = _corpus_trainer(model)
+    state = _kernels_state(trainer)
+    cache = _corpus.RangeCache(1 << 20)
+    start, end = corpus.ranges[0]
+    trainer.request_stop()
+    _corpus.train_file_range(trainer, state, corpus.vocab_hash, str(corpus_path), start, end,
+                             cache)
+    assert not cache.complete and cache.nbytes == 0
+    trainer = _corpus_trainer(model)
+    state = _kernels_state(trainer)
+    _corpus.train_file_range(trainer, state, corpus.vocab_hash, str(corpus_path), start, end,
+                             cache)
+    assert cache.complete
+    # ids (4 bytes) of every word and two counts (16 bytes) per line, at least.
+    assert cache.nbytes >= 4 * model.corpus_total_words + 16 * model.corpus_count
+    small = _corpus.RangeCache(100)
+    _corpus.train_file_range(trainer, state, corpus.vocab_hash, str(corpus_path), start, end,
+                             small)
+    assert not small.complete and small.nbytes == 0
+
+
+def _corpus_trainer(model):
+    from fastw2v import _kernels
+
+    trainer = _kernels.Trainer(model.config, model.wv.vectors, model._keep_threshold,
+                               model._objectives)
+    trainer.set_schedule(0.025, 0.0001, model.corpus_total_words)
+    return trainer
+
+
+def _kernels_state(trainer):
+    from fastw2v import _kernels
+
+    return _kernels.WorkerState(trainer, 1)
