@@ -364,6 +364,7 @@ class _SavedIndexer:
         index_path = os.fspath(fname)
         sidecar = index_path + SIDECAR_SUFFIX
         output_target(sidecar)  # fail before the index is written, not after
+        parameters = self._parameters()
         size, digest = self._write_through(index_path)
         document = {
             "format": INDEX_FORMAT,
@@ -372,7 +373,7 @@ class _SavedIndexer:
             "library": self.library,
             "dimension": self.dimension,
             "count": len(labels),
-            "parameters": self._parameters(),
+            "parameters": parameters,
             "index_file": {"bytes": size, "sha256": digest},
             "keys": labels,
         }
@@ -627,6 +628,12 @@ class AnnoyIndexer(_SavedIndexer):
         return rows, similarities
 
     def _parameters(self) -> dict[str, int]:
+        if self.num_trees is None:
+            # An index attached by hand: saved without its tree count, it would not load.
+            raise ValueError(
+                "cannot save an AnnoyIndexer whose num_trees is unknown: set num_trees to the "
+                "number of trees its index was built with"
+            )
         return {"num_trees": self.num_trees, "search_k": self.search_k}
 
     def _set_parameters(self, parameters: dict[str, Any]) -> None:
