@@ -465,6 +465,7 @@ def _run_train(args: argparse.Namespace) -> None:
         args.negative = 0 if args.hs or args.softmax else 5
     if args.alpha is None:
         args.alpha = 0.025 if args.sg else 0.05
+    distributed: dict[str, Any] = {} if comm is None else {"comm": comm}
     names = ("sg", "vector_size", "window", "negative", "sample", "min_count", "epochs",
              "workers", "alpha", "seed")
     model = Word2Vec(
@@ -473,7 +474,7 @@ def _run_train(args: argparse.Namespace) -> None:
         softmax=int(args.softmax),
         progress=False if args.no_progress else None,
         **extra,
-        **({} if comm is None else {"comm": comm}),
+        **distributed,
     )
     # Only the first process of an MPI job reports and writes.
     with contextlib.nullcontext() if first else contextlib.redirect_stdout(io.StringIO()):
@@ -914,13 +915,14 @@ def _read_word2vec_c_vocab(model: Word2Vec, path: str, corpus: Path) -> int:
     counts.pop(_SENTENCE_END, None)
     if not counts:
         raise CommandError(f"{path}: no 'word count' lines")
-    # The file is in word2vec.c's order (by count): keep it, ties included.
-    sorted_vocab = model.sorted_vocab
-    model.sorted_vocab = 0
+    # The file is in word2vec.c's order (by count): keep it, ties included. Set through the
+    # config, as the `model.sorted_vocab` property does, which the type checker cannot see.
+    sorted_vocab = model.config.sorted_vocab
+    model.config = model.config.replace(sorted_vocab=0)
     try:
         model.build_vocab_from_freq(counts)
     finally:
-        model.sorted_vocab = sorted_vocab
+        model.config = model.config.replace(sorted_vocab=sorted_vocab)
     source = _corpus_source(corpus)
     if "corpus_file" in source:
         return _vocab.scan_corpus_file(source["corpus_file"]).total_words

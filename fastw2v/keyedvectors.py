@@ -214,8 +214,7 @@ class KeyedVectors(Gensim3Names):
         """
         index = self.get_index(key)
         if norm:
-            self.fill_norms()
-            result = self.vectors[index] / self.norms[index]
+            result = self.vectors[index] / self._filled_norms()[index]
         else:
             result = self.vectors[index]
         # A writable view would let callers change a vector without invalidating `norms`.
@@ -233,8 +232,14 @@ class KeyedVectors(Gensim3Names):
         >>> kv.norms
         array([5.], dtype=float32)
         """
-        if force or self.norms is None or len(self.norms) != len(self.vectors):
-            self.norms = np.linalg.norm(self.vectors, axis=1)
+        self._filled_norms(force)
+
+    def _filled_norms(self, force: bool = False) -> np.ndarray:
+        """:attr:`norms`, computed first as :meth:`fill_norms` does."""
+        norms = self.norms
+        if force or norms is None or len(norms) != len(self.vectors):
+            norms = self.norms = np.linalg.norm(self.vectors, axis=1)
+        return norms
 
     def get_normed_vectors(self) -> np.ndarray:
         """A new array with every vector scaled to unit length.
@@ -246,8 +251,7 @@ class KeyedVectors(Gensim3Names):
         >>> kv.get_normed_vectors()
         array([[0., 1.]], dtype=float32)
         """
-        self.fill_norms()
-        return self.vectors / self.norms[:, np.newaxis]
+        return self.vectors / self._filled_norms()[:, np.newaxis]
 
     def unit_normalize_all(self) -> None:
         """Scale every vector to unit length in place; their lengths are lost.
@@ -268,11 +272,11 @@ class KeyedVectors(Gensim3Names):
         ([[0.6000000238418579, 0.800000011920929], [0.0, 0.0]], [1.0, 0.0])
         """
         self._check_writable("scale the vectors in place")
-        self.fill_norms()
-        scalable = self.norms > 0
-        np.divide(self.vectors, self.norms[:, np.newaxis], out=self.vectors,
+        norms = self._filled_norms()
+        scalable = norms > 0
+        np.divide(self.vectors, norms[:, np.newaxis], out=self.vectors,
                   where=scalable[:, np.newaxis])
-        self.norms = np.where(scalable, 1.0, self.norms.astype(np.float64))
+        self.norms = np.where(scalable, 1.0, norms.astype(np.float64))
 
     def _check_writable(self, action: str) -> None:
         if not self.vectors.flags.writeable:
@@ -554,7 +558,9 @@ class KeyedVectors(Gensim3Names):
                 "make them agree before adding vectors"
             )
 
-        new_rows, existing_rows, existing_indices = [], [], []
+        new_rows: list[int] = []
+        existing_rows: list[int] = []
+        existing_indices: list[int] = []
         # A key repeated within `keys` counts as present from its second occurrence on.
         added: dict[Any, int] = {}
         for row, key in enumerate(keys):
@@ -684,10 +690,10 @@ class KeyedVectors(Gensim3Names):
         return weighted_mean(terms, self.vector_size, self.vectors.dtype, unit)
 
     def _unit_row(self, index: int) -> np.ndarray:
-        return unit_row(self.vectors, self.norms, index)
+        return unit_row(self.vectors, self._filled_norms(), index)
 
     def _row_similarities(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
-        return row_similarities(self.vectors, self.norms, query, start, end)
+        return row_similarities(self.vectors, self._filled_norms(), query, start, end)
 
     def _parse_terms(
         self, positive: Any, negative: Any
@@ -864,8 +870,10 @@ class KeyedVectors(Gensim3Names):
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
-        self.fill_norms()
-        positive_terms, negative_terms, query_rows = [], [], set()
+        norms = self._filled_norms()
+        positive_terms: list[np.ndarray] = []
+        negative_terms: list[np.ndarray] = []
+        query_rows: set[int] = set()
         for items, terms in ((positive, positive_terms), (negative, negative_terms)):
             for item in _as_term_list(items):
                 if isinstance(item, np.ndarray):
@@ -877,7 +885,7 @@ class KeyedVectors(Gensim3Names):
         if not positive_terms:
             raise ValueError("cannot compute similarity with no input")
         end = restrict_vocab or len(self.vectors)
-        scores = cosmul_scores(self.vectors, self.norms, positive_terms, negative_terms, end)
+        scores = cosmul_scores(self.vectors, norms, positive_terms, negative_terms, end)
         if not topn:
             return scores
         best = largest_first(scores, topn + len(query_rows))

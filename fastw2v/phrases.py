@@ -32,7 +32,7 @@ import numbers
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, TYPE_CHECKING, Union
+from typing import IO, TYPE_CHECKING, TypeVar, Union, cast
 
 from fastw2v._io import atomic_write, require_regular_file
 
@@ -66,7 +66,6 @@ _SCORER_PARAMETERS = (
     "min_count",
     "corpus_word_count",
 )
-_MISSING = object()
 
 PathType = Union[str, "os.PathLike[str]"]
 Scorer = Callable[..., float]
@@ -188,6 +187,12 @@ def _is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _is_real(value: object) -> bool:
+    # As _is_integer, for any real number. It takes `object` because to the type checker a
+    # float is no numbers.Real: an isinstance test of a float parameter would read as a dead end.
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _check_connector_words(connector_words: Iterable[str]) -> frozenset[str]:
     # A string is iterable too, and would silently become a set of single letters.
     if isinstance(connector_words, str):
@@ -197,6 +202,20 @@ def _check_connector_words(connector_words: Iterable[str]) -> frozenset[str]:
 
 def _phrase_key(word_a: str, in_between: Iterable[str], word_b: str) -> tuple[str, ...]:
     return (word_a, *in_between, word_b)
+
+
+# A word or a bigram: what the two count tables are keyed by.
+_CountKey = TypeVar("_CountKey", str, tuple[str, ...])
+
+
+def _add_counts(counts: dict[_CountKey, int], new_counts: dict[_CountKey, int]) -> None:
+    for key, count in new_counts.items():
+        counts[key] = counts.get(key, 0) + count
+
+
+def _drop_counted_at_most(counts: dict[_CountKey, int], at_most: int) -> None:
+    for key in [key for key, count in counts.items() if count <= at_most]:
+        del counts[key]
 
 
 class _PhrasedCorpus:
@@ -314,15 +333,19 @@ class _PhraseTransformer(ABC):
         [['new_york'], ['york', 'new']]
         """
         iterator = iter(sentence)
-        first = next(iterator, _MISSING)
-        if first is _MISSING:
+        try:
+            first = next(iterator)
+        except StopIteration:
             return []
+        items: Iterable[str | Iterable[str]] = sentence
         if iterator is sentence:
             # A one-shot iterator: `first` is gone from it, so put it back in front.
-            sentence = itertools.chain((first,), iterator)
+            items = itertools.chain((first,), iterator)
         if isinstance(first, str):
-            return [token for token, _ in self.analyze_sentence(sentence)]
-        return _PhrasedCorpus(self, sentence)
+            # The first item says that the input is a sentence, all of str tokens: a narrowing
+            # of `items` by one of its elements, which the type checker cannot follow.
+            return [token for token, _ in self.analyze_sentence(cast("Iterable[str]", items))]
+        return _PhrasedCorpus(self, items)
 
     def find_phrases(self, sentences: Iterable[Iterable[str]]) -> dict[str, float]:
         """Every phrase detected in `sentences`, with its score.
@@ -366,11 +389,11 @@ class _PhraseTransformer(ABC):
         """Rebuild a model from what `save` wrote."""
 
     @classmethod
-    def _saved_class(cls, name: object) -> type[_PhraseTransformer] | None:
+    def _saved_class(cls, name: object) -> type[Phrases] | type[FrozenPhrases] | None:
         """The class that wrote a file whose ``"class"`` is `name`, or None if unknown."""
         # The class called on first: a subclass's file loads through that subclass.
         for known in (cls, Phrases, FrozenPhrases):
-            if known.__name__ == name:
+            if known.__name__ == name and issubclass(known, (Phrases, FrozenPhrases)):
                 return known
         return None
 
@@ -561,9 +584,9 @@ class Phrases(_PhraseTransformer):
         scoring: str | Scorer = "default",
         connector_words: Iterable[str] = frozenset(),
     ) -> None:
-        if isinstance(min_count, bool) or not isinstance(min_count, numbers.Real) or min_count <= 0:
+        if not _is_real(min_count) or min_count <= 0:
             raise ValueError(f"min_count must be a positive number, got {min_count!r}")
-        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        if not _is_real(threshold):
             raise TypeError(f"threshold must be a number, got {threshold!r}")
         if not math.isfinite(threshold):
             raise ValueError(f"threshold must be finite, got {threshold!r}")
@@ -634,9 +657,8 @@ class Phrases(_PhraseTransformer):
         if not self._word_counts and not self._bigram_counts:
             self._word_counts, self._bigram_counts = words, bigrams
         else:
-            for counts, new_counts in ((self._word_counts, words), (self._bigram_counts, bigrams)):
-                for key, count in new_counts.items():
-                    counts[key] = counts.get(key, 0) + count
+            _add_counts(self._word_counts, words)
+            _add_counts(self._bigram_counts, bigrams)
             if self._size() > self.max_vocab_size:
                 self._prune(self._word_counts, self._bigram_counts, self._prune_at_most)
                 self._prune_at_most += 1
@@ -685,9 +707,8 @@ class Phrases(_PhraseTransformer):
     @staticmethod
     def _prune(words: dict[str, int], bigrams: dict[tuple[str, ...], int], at_most: int) -> None:
         before = len(words) + len(bigrams)
-        for counts in (words, bigrams):
-            for key in [key for key, count in counts.items() if count <= at_most]:
-                del counts[key]
+        _drop_counted_at_most(words, at_most)
+        _drop_counted_at_most(bigrams, at_most)
         logger.info(
             "pruned words and bigrams counted at most %d times: %d -> %d entries",
             at_most,
@@ -748,9 +769,10 @@ class Phrases(_PhraseTransformer):
 
     def _scored_phrases(self) -> Iterator[tuple[tuple[str, ...], float]]:
         for key in list(self._bigram_counts):
-            phrase, score = self.score_candidate(key[0], key[-1], list(key[1:-1]))
-            if phrase is not None:
-                yield key, score
+            scored = self.score_candidate(key[0], key[-1], list(key[1:-1]))
+            # Tested whole, not unpacked, so that a phrase found carries a float score.
+            if scored[0] is not None:
+                yield key, scored[1]
 
     def export_phrases(self) -> dict[str, float]:
         """Every counted bigram that scores above `threshold`, with its score.

@@ -48,11 +48,14 @@ import tempfile
 from collections.abc import Iterator
 from importlib import import_module
 from numbers import Integral
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 
 from fastw2v._io import atomic_write, output_target, require_regular_file
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeGuard
 
 __all__ = ["AnnoyIndexer", "ExactIndexer", "HnswIndexer", "INDEX_FORMAT"]
 
@@ -220,7 +223,7 @@ class ExactIndexer:
         count = _neighbour_count(num_neighbors, len(self.labels))
         if count == 0:
             return [[] for _ in queries]
-        results = []
+        results: list[Neighbours] = []
         for first in range(0, len(queries), _QUERIES_PER_BLOCK):
             rows, scores = self._search(queries[first : first + _QUERIES_PER_BLOCK], count)
             results.extend(
@@ -364,6 +367,7 @@ class _SavedIndexer:
         index_path = os.fspath(fname)
         sidecar = index_path + SIDECAR_SUFFIX
         output_target(sidecar)  # fail before the index is written, not after
+        parameters = self._parameters()
         size, digest = self._write_through(index_path)
         document = {
             "format": INDEX_FORMAT,
@@ -372,7 +376,7 @@ class _SavedIndexer:
             "library": self.library,
             "dimension": self.dimension,
             "count": len(labels),
-            "parameters": self._parameters(),
+            "parameters": parameters,
             "index_file": {"bytes": size, "sha256": digest},
             "keys": labels,
         }
@@ -449,7 +453,7 @@ class _SavedIndexer:
         return loaded
 
 
-def _read_sidecar(index_path: str, cls: type) -> dict[str, Any]:
+def _read_sidecar(index_path: str, cls: type[_SavedIndexer]) -> dict[str, Any]:
     """The checked description of a saved index of `cls`'s kind."""
     sidecar = index_path + SIDECAR_SUFFIX
     if not os.path.exists(sidecar):
@@ -512,7 +516,7 @@ def _read_sidecar(index_path: str, cls: type) -> dict[str, Any]:
     return document
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -627,6 +631,12 @@ class AnnoyIndexer(_SavedIndexer):
         return rows, similarities
 
     def _parameters(self) -> dict[str, int]:
+        if self.num_trees is None:
+            # An index attached by hand: saved without its tree count, it would not load.
+            raise ValueError(
+                "cannot save an AnnoyIndexer whose num_trees is unknown: set num_trees to the "
+                "number of trees its index was built with"
+            )
         return {"num_trees": self.num_trees, "search_k": self.search_k}
 
     def _set_parameters(self, parameters: dict[str, Any]) -> None:

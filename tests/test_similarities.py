@@ -241,6 +241,28 @@ def test_int_keys_round_trip_and_other_keys_are_refused(tmp_path):
     assert not (tmp_path / "tuples").exists()
 
 
+class _HandBuiltAnnoyIndex:
+    """Stands in for an Annoy index built outside the indexer, so no tree count is known."""
+
+    def save(self, path):
+        pathlib.Path(path).write_bytes(b"trees")
+
+    def unload(self):
+        pass
+
+    def load(self, path):
+        pass
+
+
+def test_an_annoy_index_of_unknown_num_trees_is_not_saved(tmp_path):
+    # Its saved description would hold num_trees null, which load refuses.
+    indexer = AnnoyIndexer()
+    indexer.index, indexer.labels, indexer.dimension = _HandBuiltAnnoyIndex(), ["a"], 2
+    with pytest.raises(ValueError, match="num_trees is unknown"):
+        indexer.save(tmp_path / "index")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture
 def saved_hnsw(planted, tmp_path) -> pathlib.Path:
     hnsw_indexer(planted).save(tmp_path / "index")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 import os
@@ -260,7 +261,9 @@ def _everything(name: str) -> bool:
 # A word2vec vectors file starts with "<count> <dimension>"; enough of it to see its first row.
 _WORD2VEC_HEADER = re.compile(rb"\s*(\d{1,18})[ \t]+(\d{1,18})[ \t]*\r?\n")
 _SNIFF_BYTES = 1 << 16
-_COMPRESSED_MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ": lzma.open}
+_COMPRESSED_MAGIC: dict[bytes, Callable[[str, Literal["rb"]], io.BufferedIOBase]] = {
+    b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ": lzma.open
+}
 
 
 def _other_format(name: str, kind: str | None) -> str | None:

@@ -405,7 +405,7 @@ def is_compressed(path: PathLike) -> bool:
     return bool(_compression_suffix(path))
 
 
-def open_for_reading(path: PathLike) -> BinaryIO:
+def open_for_reading(path: PathLike) -> io.BufferedReader:
     """Open a file for binary reading, decompressing ``.gz``, ``.bz2``, ``.xz`` and ``.lzma`` files.
 
     A compressed stream that turns out damaged, truncated or not compressed at all raises, while

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -276,7 +277,7 @@ class _Buffer:
     what they ask for, so a hostile file never makes it hold more than that.
     """
 
-    def __init__(self, stream: BinaryIO, offset: int):
+    def __init__(self, stream: io.BufferedReader, offset: int):
         self._stream = stream
         self.data = bytearray(_CHUNK_BYTES)
         self.start = 0
@@ -539,7 +540,7 @@ def _read_header(stream: BinaryIO, name: str, encoding: str) -> tuple[int, int]:
 
 
 def _read_text_body(
-    stream: BinaryIO,
+    stream: io.BufferedReader,
     name: str,
     encoding: str,
     unicode_errors: str,
@@ -560,7 +561,7 @@ def _read_text_body(
     # at the byte level, which only an ASCII-compatible encoding allows.
     compiled = _is_utf8(encoding) and dtype.isnative and dtype.char in "fd"
     while wanted is None or len(keys) < wanted:
-        if compiled and rows is not None:
+        if compiled and rows is not None and dimensions is not None:
             line_number += _compiled_parse(
                 _w2v_format.parse_text, source, rows, keys,
                 _MAX_WORD_BYTES + dimensions * _MAX_VALUE_BYTES,
@@ -626,7 +627,7 @@ def _read_text_body(
 
 
 def _read_binary_body(
-    stream: BinaryIO,
+    stream: io.BufferedReader,
     name: str,
     encoding: str,
     unicode_errors: str,
