@@ -286,8 +286,13 @@ FW_INLINE void fw_dots_of_one(int dim, const float *restrict x, int n, float *co
                               float *scores) {
     int o = 0;
 #if defined(__GNUC__) || defined(__clang__)
-    for (; o + 4 <= n; o += 4) {
-        const float *y0 = ys[o], *y1 = ys[o + 1], *y2 = ys[o + 2], *y3 = ys[o + 3];
+    float spare[3];
+    for (; o < n; o += 4) {
+        /* A last block of fewer than four rows repeats its last row, whose extra scores are
+         * dropped: cheaper than single chains for the rest. */
+        int last = n - 1;
+        const float *y0 = ys[o], *y1 = ys[o + 1 <= last ? o + 1 : last];
+        const float *y2 = ys[o + 2 <= last ? o + 2 : last], *y3 = ys[o + 3 <= last ? o + 3 : last];
         fw_v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
         int i = 0;
         for (; i + 8 <= dim; i += 8) {
@@ -308,9 +313,9 @@ FW_INLINE void fw_dots_of_one(int dim, const float *restrict x, int n, float *co
             t3 += y3[i] * x[i];
         }
         scores[o] = t0;
-        scores[o + 1] = t1;
-        scores[o + 2] = t2;
-        scores[o + 3] = t3;
+        *(o + 1 <= last ? &scores[o + 1] : &spare[0]) = t1;
+        *(o + 2 <= last ? &scores[o + 2] : &spare[1]) = t2;
+        *(o + 3 <= last ? &scores[o + 3] : &spare[2]) = t3;
     }
 #endif
     for (; o < n; o++) scores[o] = fw_dot(dim, ys[o], x);
