@@ -394,6 +394,47 @@ FW_INLINE double fw_weighted_loss(int n, const float *z, const float *weights) {
  * signed scores and weights, each padded to a multiple of eight. */
 #define FW_STEP_SCRATCH(n) (3 * (((n) + 7) / 8 * 8))
 
+/* out = (rows[0] + rows[1] + ... + rows[n - 1]) * scale, the sum kept in registers 32 floats at
+ * a time (CBOW's hidden layer): the same additions in the same order as adding each row into
+ * `out` in turn, without storing and reloading `out` for every row. */
+FW_CLONES static void fw_sum_rows(int dim, int n, float *const *rows, float scale,
+                                  float *restrict out) {
+    int i = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    for (; i + 32 <= dim; i += 32) {
+        fw_v8 a0 = fw_load8(rows[0] + i), a1 = fw_load8(rows[0] + i + 8);
+        fw_v8 a2 = fw_load8(rows[0] + i + 16), a3 = fw_load8(rows[0] + i + 24);
+        for (int k = 1; k < n; k++) {
+            const float *row = rows[k] + i;
+            a0 += fw_load8(row);
+            a1 += fw_load8(row + 8);
+            a2 += fw_load8(row + 16);
+            a3 += fw_load8(row + 24);
+        }
+        if (scale != 1.0f) {
+            a0 *= scale;
+            a1 *= scale;
+            a2 *= scale;
+            a3 *= scale;
+        }
+        fw_store8(out + i, a0);
+        fw_store8(out + i + 8, a1);
+        fw_store8(out + i + 16, a2);
+        fw_store8(out + i + 24, a3);
+    }
+    for (; i + 8 <= dim; i += 8) {
+        fw_v8 acc = fw_load8(rows[0] + i);
+        for (int k = 1; k < n; k++) acc += fw_load8(rows[k] + i);
+        fw_store8(out + i, scale != 1.0f ? acc * scale : acc);
+    }
+#endif
+    for (; i < dim; i++) {
+        float acc = rows[0][i];
+        for (int k = 1; k < n; k++) acc += rows[k][i];
+        out[i] = scale != 1.0f ? acc * scale : acc;
+    }
+}
+
 /* One logistic step over n_in inputs x n_out outputs; returns the loss (0 unless want_loss).
  * `scratch` holds FW_STEP_SCRATCH(n_in * n_out) floats and `input_rows` n_in pointers. Inputs and outputs must
  * be distinct rows, and every output row distinct from the others (callers merge duplicates

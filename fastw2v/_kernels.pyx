@@ -28,7 +28,7 @@ from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport sgemm, sgemv, sger, sscal
+from scipy.linalg.cython_blas cimport sgemm, sgemv, sger
 
 from fastw2v._sampling cimport AliasEntry, draw_alias, next_random, random_below
 from fastw2v._tokenize cimport MAX_SENTENCE_LENGTH
@@ -75,6 +75,7 @@ cdef extern from "_dense.h":
     float fw_dot(int dim, const float *x, const float *y) nogil
     void fw_prefetch_row(const float *row, int dim) nogil
     void fw_add_step(int dim, const float *step, float *row) nogil
+    void fw_sum_rows(int dim, int n, float *const *rows, float scale, float *out) nogil
     void fw_clamp_rows(size_t count, float *y) nogil
     float fw_logistic_error(float label, float score) nogil
     double fw_neg_log_sigmoid(double x) nogil
@@ -318,12 +319,10 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
                 w.in_weights[n_in] = 1.0
                 n_in += 1
     else:
-        memcpy(w.hidden, &m.syn0[context[0] * d], dim * sizeof(float))
-        for j in range(1, n_context):
-            fw_axpy(dim, 1.0, &m.syn0[context[j] * d], w.hidden)
-        if m.cbow_mean and n_context > 1:
-            scale = 1.0 / n_context
-            sscal(&dim, &scale, w.hidden, &ONE)
+        for j in range(n_context):
+            w.input_rows[j] = &m.syn0[context[j] * d]
+        scale = 1.0 / n_context if m.cbow_mean and n_context > 1 else 1.0
+        fw_sum_rows(dim, n_context, w.input_rows, scale, w.hidden)
         w.inputs[0] = w.hidden
         w.in_weights[0] = 1.0
         n_in = 1
