@@ -76,6 +76,7 @@ cdef extern from "_dense.h":
     void fw_prefetch_row(const float *row, int dim) nogil
     void fw_add_step(int dim, const float *step, float *row) nogil
     void fw_sum_rows(int dim, int n, float *const *rows, float scale, float *out) nogil
+    void fw_add_steps(int dim, int n, const float *steps, size_t stride, float *const *rows) nogil
     void fw_clamp_rows(size_t count, float *y) nogil
     float fw_logistic_error(float label, float score) nogil
     double fw_neg_log_sigmoid(double x) nogil
@@ -280,12 +281,9 @@ cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
 
 cdef inline void _add_input_step(const Model *m, Worker *w, const float *step, int32_t word,
                                  float *row) noexcept nogil:
-    """Add an input's step to its row, scaled by the word's lock factor when there are any."""
+    """Add an input's step to its row, scaled by the word's lock factor."""
     cdef float factor
     cdef int k
-    if m.lockf == NULL:
-        fw_add_step(m.dim, step, row)
-        return
     factor = m.lockf[word % m.lockf_size]
     if factor == 1.0:
         fw_add_step(m.dim, step, row)
@@ -329,7 +327,14 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
     memset(w.input_grads, 0, n_in * dim * sizeof(float))
     for k in range(m.n_objectives):
         loss += m.objectives[k].step(m, w, &m.objectives[k], n_in, target, alpha)
-    if m.sg:
+    if m.lockf == NULL:
+        if m.sg:
+            fw_add_steps(dim, n_in, w.input_grads, d, w.inputs)
+        else:
+            for j in range(n_context):
+                w.input_rows[j] = &m.syn0[context[j] * d]
+            fw_add_steps(dim, n_context, w.input_grads, 0, w.input_rows)
+    elif m.sg:
         for b in range(n_in):
             _add_input_step(m, w, &w.input_grads[b * d], w.input_words[b], w.inputs[b])
     else:
