@@ -41,6 +41,10 @@ QUESTIONS = REPO / "fastw2v" / "data" / "questions-words.txt"
 WORDSIM = REPO / "fastw2v" / "data" / "wordsim353.tsv"
 
 PROGRAMS = ("fastw2v", "gensim")
+# With --baseline DIR, a third program: fastw2v imported from DIR, a checkout of another commit
+# built in place (``python setup.py build_ext --inplace``), to measure a change against the
+# code before it in the same run.
+BASELINE = "baseline"
 MODES = ("file", "iterable", "list")
 
 _STANDARD_RUN = {
@@ -112,6 +116,7 @@ def main() -> int:
                     "corpus": str(corpus),
                     "params": {**params, "seed": seed},
                     "extra": args.extra if program == "fastw2v" else {},
+                    "baseline": args.baseline,
                     "evaluate": not args.no_eval,
                     "result_path": str(Path(scratch, f"{pair}-{program}.json")),
                 }
@@ -195,6 +200,12 @@ def _parse_args() -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="a Word2Vec argument for fastw2v only (repeatable), e.g. batched=1",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="a checkout of another fastw2v commit built in place: adds the program 'baseline' "
+        "(fastw2v from DIR) to --programs' choices, e.g. --programs fastw2v,baseline",
+    )
     parser.add_argument("--no-eval", action="store_true", help="skip the quality evaluation")
     parser.add_argument("--out", help="write the runs and the summary to this JSON file")
     parser.add_argument(
@@ -207,6 +218,10 @@ def _parse_args() -> argparse.Namespace:
     args.extra = dict(args.extra)
     if args.pairs < 1:
         parser.error("--pairs must be at least 1")
+    if (BASELINE in args.programs) != (args.baseline is not None):
+        parser.error("--baseline DIR and the program 'baseline' in --programs go together")
+    if args.baseline is not None:
+        args.baseline = str(Path(args.baseline).resolve())
     if args.limit_words is not None and args.limit_words < 1:
         parser.error("--limit-words must be at least 1")
     return args
@@ -224,9 +239,10 @@ def _int_list(text: str) -> list[int]:
 
 def _program_list(text: str) -> list[str]:
     programs = text.split(",")
-    if not set(programs) <= set(PROGRAMS) or len(set(programs)) != len(programs):
+    known = (*PROGRAMS, BASELINE)
+    if not set(programs) <= set(known) or len(set(programs)) != len(programs):
         raise argparse.ArgumentTypeError(
-            f"expected some of {','.join(PROGRAMS)}, each once; got {text!r}"
+            f"expected some of {','.join(known)}, each once; got {text!r}"
         )
     return programs
 
@@ -296,7 +312,11 @@ def _count_words(corpus: Path) -> int:
 
 def _spawn(spec: dict[str, Any]) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
-    completed = subprocess.run(command, check=False, env={**os.environ, **SINGLE_THREADED_BLAS})
+    env = {**os.environ, **SINGLE_THREADED_BLAS}
+    if spec["program"] == BASELINE:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [spec["baseline"],
+                                                          env.get("PYTHONPATH")]))
+    completed = subprocess.run(command, check=False, env=env)
     if completed.returncode != 0:
         raise SystemExit(
             f"compare.py: error: the {spec['program']} run failed (exit {completed.returncode})"
@@ -307,11 +327,14 @@ def _spawn(spec: dict[str, Any]) -> dict[str, Any]:
 def _child_run(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one program once and measure it; runs in its own process."""
     params = dict(spec["params"])
-    if spec["program"] == "fastw2v":
+    if spec["program"] in ("fastw2v", BASELINE):
         import fastw2v
         from fastw2v import LineSentence, Word2Vec
 
         version = fastw2v.__version__
+        if spec["program"] == BASELINE and not fastw2v.__file__.startswith(spec["baseline"]):
+            raise SystemExit(f"compare.py: the baseline imported fastw2v from {fastw2v.__file__}, "
+                             f"not from {spec['baseline']}")
         # gensim shows no progress bar; drawing one would be work the other program does not do.
         params.update(progress=False, **spec["extra"])
     else:
@@ -408,16 +431,15 @@ def _summarize(runs: list[dict[str, Any]], programs: list[str]) -> dict[str, Any
             "analogy": _spread([r["analogy"] for r in own]),
             "ws353_spearman": _spread([r["ws353_spearman"] for r in own]),
         }
-    if set(PROGRAMS) <= set(programs):
-        speed = {(run["pair"], run["program"]): run["mwords_per_second"] for run in runs}
-        ratios = [
-            speed[pair, "fastw2v"] / speed[pair, "gensim"]
-            for pair in sorted({run["pair"] for run in runs})
-        ]
-        summary["speed_ratio_fastw2v_over_gensim"] = {
-            "per_pair": ratios,
-            "median": statistics.median(ratios),
-        }
+    speed = {(run["pair"], run["program"]): run["mwords_per_second"] for run in runs}
+    pairs = sorted({run["pair"] for run in runs})
+    for peer in ("gensim", BASELINE):
+        if {"fastw2v", peer} <= set(programs):
+            ratios = [speed[pair, "fastw2v"] / speed[pair, peer] for pair in pairs]
+            summary[f"speed_ratio_fastw2v_over_{peer}"] = {
+                "per_pair": ratios,
+                "median": statistics.median(ratios),
+            }
     return summary
 
 
@@ -478,10 +500,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 f" WS353 {spearman['mean']:.4f} +- {spearman['stdev']:.4f}"
             )
         print(line)
-    ratio = summary.get("speed_ratio_fastw2v_over_gensim")
-    if ratio is not None:
-        per_pair = ", ".join(f"{value:.2f}" for value in ratio["per_pair"])
-        print(f"words/s ratio fastw2v/gensim per pair: {per_pair}; median {ratio['median']:.2f}")
+    for peer in ("gensim", BASELINE):
+        ratio = summary.get(f"speed_ratio_fastw2v_over_{peer}")
+        if ratio is not None:
+            per_pair = ", ".join(f"{value:.2f}" for value in ratio["per_pair"])
+            print(f"words/s ratio fastw2v/{peer} per pair: {per_pair}; "
+                  f"median {ratio['median']:.2f}")
 
 
 def _machine() -> dict[str, Any]:
