@@ -171,9 +171,10 @@ cdef class VocabHash:
 
 cdef struct IdCache:
     # The in-vocabulary ids of a range's sentences, one after the other, and per sentence its
-    # number of ids and of raw words (what the learning-rate schedule counts).
+    # number of ids and of raw words (what the learning-rate schedule counts; both at most
+    # MAX_SENTENCE_LENGTH, a sentence being cut there).
     int32_t *ids
-    int64_t *sentences
+    int32_t *sentences
     int64_t n_ids
     int64_t ids_capacity
     int64_t n_sentences
@@ -215,23 +216,38 @@ cdef bint _grow(void **buffer, int64_t *capacity, int64_t needed, size_t item,
     return True
 
 
+cdef void _fit(IdCache *c) noexcept nogil:
+    """Give back what the doubling left unused once the cache is complete."""
+    cdef void *fitted
+    if c.n_ids and c.n_ids < c.ids_capacity:
+        fitted = realloc(c.ids, c.n_ids * sizeof(int32_t))
+        if fitted != NULL:
+            c.ids = <int32_t *>fitted
+            c.ids_capacity = c.n_ids
+    if c.n_sentences and c.n_sentences < c.sentences_capacity:
+        fitted = realloc(c.sentences, c.n_sentences * 2 * sizeof(int32_t))
+        if fitted != NULL:
+            c.sentences = <int32_t *>fitted
+            c.sentences_capacity = c.n_sentences
+
+
 cdef void _record(IdCache *c, const int32_t *ids, int64_t n_ids, int64_t n_raw) noexcept nogil:
     """Append one sentence to a recording cache, or stop recording when it would not fit."""
     cdef int64_t ids_bytes = c.ids_capacity * sizeof(int32_t)
-    cdef int64_t sentence_bytes = c.sentences_capacity * 2 * sizeof(int64_t)
+    cdef int64_t sentence_bytes = c.sentences_capacity * 2 * sizeof(int32_t)
     if not _grow(<void **>&c.ids, &c.ids_capacity, c.n_ids + n_ids, sizeof(int32_t),
                  sentence_bytes, c.budget):
         _drop_cache(c)
         return
     ids_bytes = c.ids_capacity * sizeof(int32_t)
     if not _grow(<void **>&c.sentences, &c.sentences_capacity, c.n_sentences + 1,
-                 2 * sizeof(int64_t), ids_bytes, c.budget):
+                 2 * sizeof(int32_t), ids_bytes, c.budget):
         _drop_cache(c)
         return
     if n_ids:
         memcpy(&c.ids[c.n_ids], ids, n_ids * sizeof(int32_t))
-    c.sentences[2 * c.n_sentences] = n_ids
-    c.sentences[2 * c.n_sentences + 1] = n_raw
+    c.sentences[2 * c.n_sentences] = <int32_t>n_ids
+    c.sentences[2 * c.n_sentences + 1] = <int32_t>n_raw
     c.n_ids += n_ids
     c.n_sentences += 1
 
@@ -277,7 +293,7 @@ cdef class RangeCache:
     def nbytes(self) -> int:
         """Bytes held."""
         return int(self.cache.ids_capacity * sizeof(int32_t)
-                   + self.cache.sentences_capacity * 2 * sizeof(int64_t))
+                   + self.cache.sentences_capacity * 2 * sizeof(int32_t))
 
 
 cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE *f,
@@ -340,6 +356,7 @@ cdef int _train_range(Trainer trainer, WorkerState worker, VocabHash vocab, FILE
         if status == 0 and remaining <= 0 and not stop_requested(m):
             cache.recording = False
             cache.complete = True
+            _fit(cache)
         else:
             # A pass cut short: the next whole one may record.
             _drop_cache(cache)

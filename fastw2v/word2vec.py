@@ -507,7 +507,9 @@ class Word2Vec:
         if sync is not None:
             corpus: Any = sync.corpus(self.wv.index_to_key)
         elif corpus_file is not None:
-            corpus = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers)
+            # One pass has no later epoch to keep the word ids for.
+            corpus = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers,
+                                          cache_bytes=None if epochs > 1 else 0)
         else:
             corpus = _training.IterableCorpus(corpus_iterable, self.wv.key_to_index,
                                               self.batch_words)

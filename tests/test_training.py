@@ -86,8 +86,8 @@ def test_range_cache_holds_only_a_whole_pass(corpus_path):
     _corpus.train_file_range(trainer, state, corpus.vocab_hash, str(corpus_path), start, end,
                              cache)
     assert cache.complete
-    # ids (4 bytes) of every word and two counts (16 bytes) per line, at least.
-    assert cache.nbytes >= 4 * model.corpus_total_words + 16 * model.corpus_count
+    # ids (4 bytes) of every word and two counts (8 bytes) per line, fitted to size.
+    assert cache.nbytes == 4 * model.corpus_total_words + 8 * model.corpus_count
     small = _corpus.RangeCache(100)
     _corpus.train_file_range(trainer, state, corpus.vocab_hash, str(corpus_path), start, end,
                              small)
@@ -107,3 +107,20 @@ def _kernels_state(trainer):
     from fastw2v import _kernels
 
     return _kernels.WorkerState(trainer, 1)
+
+
+def test_one_epoch_keeps_no_ids(corpus_path, monkeypatch):
+    budgets = []
+
+    class Recording(_training.FileCorpus):
+        def __init__(self, *args, cache_bytes=None):
+            budgets.append(cache_bytes)
+            super().__init__(*args, cache_bytes=cache_bytes)
+
+    monkeypatch.setattr(_training, "FileCorpus", Recording)
+    model = Word2Vec(**PARAMS)
+    model.build_vocab(corpus_file=str(corpus_path))
+    for epochs in (1, 2):
+        model.train(corpus_file=str(corpus_path), total_words=model.corpus_total_words,
+                    epochs=epochs)
+    assert budgets == [0, None]
