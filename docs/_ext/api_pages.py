@@ -34,6 +34,7 @@ TITLES = {
     "fastw2v.corpora": "Corpus readers",
     "fastw2v.phrases": "Phrases",
     "fastw2v.callbacks": "Callbacks",
+    "fastw2v._distributed": "Training across MPI processes",
     "fastw2v.evaluation": "Evaluation",
     "fastw2v.errors": "Exceptions",
     "fastw2v.similarities": "Similarity indexes",
