@@ -181,6 +181,9 @@ cdef struct IdCache:
     int64_t sentences_capacity
     # Bytes the cache may grow to; past it the cache gives up and the range is read every epoch.
     int64_t budget
+    # What the range is expected to hold (its share of the corpus's words and sentences).
+    int64_t expected_ids
+    int64_t expected_sentences
     bint recording
     bint complete
 
@@ -196,9 +199,13 @@ cdef void _drop_cache(IdCache *c) noexcept nogil:
 
 
 cdef bint _grow(void **buffer, int64_t *capacity, int64_t needed, size_t item,
-                int64_t other_bytes, int64_t budget) noexcept nogil:
-    """Make room for `needed` items within `budget` bytes (with `other_bytes` already used)."""
-    cdef int64_t wanted = capacity[0] * 2 if capacity[0] else 1 << 16
+                int64_t other_bytes, int64_t budget, int64_t expected) noexcept nogil:
+    """Make room for `needed` items within `budget` bytes (with `other_bytes` already used): at
+    first the `expected` number, then a quarter more at a time, so that the peak stays close to
+    what the range needs (a doubling could hold twice the ids at its last step)."""
+    cdef int64_t wanted = capacity[0] + capacity[0] // 4 if capacity[0] else expected
+    if wanted < 1 << 12:
+        wanted = 1 << 12
     cdef void *grown
     if needed <= capacity[0]:
         return True
@@ -217,7 +224,7 @@ cdef bint _grow(void **buffer, int64_t *capacity, int64_t needed, size_t item,
 
 
 cdef void _fit(IdCache *c) noexcept nogil:
-    """Give back what the doubling left unused once the cache is complete."""
+    """Give back what the growth left unused once the cache is complete."""
     cdef void *fitted
     if c.n_ids and c.n_ids < c.ids_capacity:
         fitted = realloc(c.ids, c.n_ids * sizeof(int32_t))
@@ -236,12 +243,12 @@ cdef void _record(IdCache *c, const int32_t *ids, int64_t n_ids, int64_t n_raw) 
     cdef int64_t ids_bytes = c.ids_capacity * sizeof(int32_t)
     cdef int64_t sentence_bytes = c.sentences_capacity * 2 * sizeof(int32_t)
     if not _grow(<void **>&c.ids, &c.ids_capacity, c.n_ids + n_ids, sizeof(int32_t),
-                 sentence_bytes, c.budget):
+                 sentence_bytes, c.budget, c.expected_ids):
         _drop_cache(c)
         return
     ids_bytes = c.ids_capacity * sizeof(int32_t)
     if not _grow(<void **>&c.sentences, &c.sentences_capacity, c.n_sentences + 1,
-                 2 * sizeof(int32_t), ids_bytes, c.budget):
+                 2 * sizeof(int32_t), ids_bytes, c.budget, c.expected_sentences):
         _drop_cache(c)
         return
     if n_ids:
@@ -272,13 +279,16 @@ cdef class RangeCache:
     Later passes (epochs) train from memory: the same sentences in the same order, so training
     is the same as reading the file again, minus the reading and tokenising. A cache that would
     outgrow `budget` bytes gives up on its first pass (and frees what it held): that range is
-    then read every epoch. Valid for one vocabulary; a cache belongs to one `train()` call.
+    then read every epoch. `expected_ids` and `expected_sentences` size its first allocation.
+    Valid for one vocabulary; a cache belongs to one `train()` call.
     """
 
     cdef IdCache cache
 
-    def __cinit__(self, int64_t budget):
+    def __cinit__(self, int64_t budget, int64_t expected_ids=0, int64_t expected_sentences=0):
         self.cache.budget = budget
+        self.cache.expected_ids = expected_ids
+        self.cache.expected_sentences = expected_sentences
         self.cache.recording = budget > 0
 
     def __dealloc__(self):

@@ -323,7 +323,7 @@ FW_INLINE void fw_dots_of_one(int dim, const float *restrict x, int n, float *co
 
 /* row += step, clipped to +-FW_WEIGHT_LIMIT (a NaN becomes the limit): an input row takes the
  * step its prediction computed. */
-FW_CLONES static void fw_add_step(int dim, const float *restrict step, float *restrict row) {
+FW_INLINE void fw_add_row(int dim, const float *restrict step, float *restrict row) {
     int i = 0;
 #if defined(__GNUC__) || defined(__clang__)
     for (; i + 8 <= dim; i += 8) fw_store8(row + i, fw_clamp8(fw_load8(row + i) + fw_load8(step + i)));
@@ -334,6 +334,10 @@ FW_CLONES static void fw_add_step(int dim, const float *restrict step, float *re
         v = v <= FW_WEIGHT_LIMIT ? v : FW_WEIGHT_LIMIT;
         row[i] = v >= -FW_WEIGHT_LIMIT ? v : -FW_WEIGHT_LIMIT;
     }
+}
+
+FW_CLONES static void fw_add_step(int dim, const float *restrict step, float *restrict row) {
+    fw_add_row(dim, step, row);
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -440,22 +444,7 @@ FW_CLONES static void fw_sum_rows(int dim, int n, float *const *rows, float scal
  * call of the cloned code rather than one call per row. */
 FW_CLONES static void fw_add_steps(int dim, int n, const float *steps, size_t stride,
                                    float *const *rows) {
-    for (int r = 0; r < n; r++) {
-        const float *step = steps + r * stride;
-        float *row = rows[r];
-        int i = 0;
-#if defined(__GNUC__) || defined(__clang__)
-        for (; i + 8 <= dim; i += 8)
-            fw_store8(row + i, fw_clamp8(fw_load8(row + i) + fw_load8(step + i)));
-        for (; i + 4 <= dim; i += 4)
-            fw_store4(row + i, fw_clamp4(fw_load4(row + i) + fw_load4(step + i)));
-#endif
-        for (; i < dim; i++) {
-            float v = row[i] + step[i];
-            v = v <= FW_WEIGHT_LIMIT ? v : FW_WEIGHT_LIMIT;
-            row[i] = v >= -FW_WEIGHT_LIMIT ? v : -FW_WEIGHT_LIMIT;
-        }
-    }
+    for (int r = 0; r < n; r++) fw_add_row(dim, steps + r * stride, rows[r]);
 }
 
 /* One logistic step over n_in inputs x n_out outputs; returns the loss (0 unless want_loss).

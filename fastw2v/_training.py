@@ -114,14 +114,20 @@ class FileCorpus:
     """A plain-text corpus file, read by the compiled reader in one byte range per worker."""
 
     def __init__(self, path: str, index_to_key: list, workers: int,
-                 cache_bytes: Optional[int] = None) -> None:
+                 cache_bytes: Optional[int] = None, words: int = 0, sentences: int = 0) -> None:
         self.path = path
         self.vocab_hash = _corpus.VocabHash(index_to_key)
         self.ranges = _corpus.file_ranges(path, workers)
-        # Each range's ids, kept from the first epoch for the others (within the budget).
+        # Each range's ids, kept from the first epoch for the others (within the budget), first
+        # sized by its share of the corpus's `words` and `sentences` (a little more, for ranges
+        # denser than the average).
         budget = ID_CACHE_BYTES if cache_bytes is None else cache_bytes
         per_range = min(budget, _memory_bytes() // 8) // max(len(self.ranges), 1)
-        self.caches = [_corpus.RangeCache(per_range) for _ in self.ranges]
+        size = max(os.path.getsize(path), 1)
+        self.caches = [
+            _corpus.RangeCache(per_range, int(1.02 * words * (end - start) / size),
+                               int(1.02 * sentences * (end - start) / size))
+            for start, end in self.ranges]
 
     def run_epoch(self, trainer: _kernels.Trainer, states: list, pool: _WorkerPool,
                   seed_for: Callable[[int], int]) -> int:

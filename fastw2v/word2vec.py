@@ -509,7 +509,9 @@ class Word2Vec:
         elif corpus_file is not None:
             # One pass has no later epoch to keep the word ids for.
             corpus = _training.FileCorpus(corpus_file, self.wv.index_to_key, self.workers,
-                                          cache_bytes=None if epochs > 1 else 0)
+                                          cache_bytes=None if epochs > 1 else 0,
+                                          words=self.corpus_total_words,
+                                          sentences=self.corpus_count)
         else:
             corpus = _training.IterableCorpus(corpus_iterable, self.wv.key_to_index,
                                               self.batch_words)

@@ -113,9 +113,9 @@ def test_one_epoch_keeps_no_ids(corpus_path, monkeypatch):
     budgets = []
 
     class Recording(_training.FileCorpus):
-        def __init__(self, *args, cache_bytes=None):
+        def __init__(self, *args, cache_bytes=None, **sizes):
             budgets.append(cache_bytes)
-            super().__init__(*args, cache_bytes=cache_bytes)
+            super().__init__(*args, cache_bytes=cache_bytes, **sizes)
 
     monkeypatch.setattr(_training, "FileCorpus", Recording)
     model = Word2Vec(**PARAMS)
