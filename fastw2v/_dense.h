@@ -380,8 +380,10 @@ FW_INLINE fw_v8 fw_neg_log_sigmoid8(fw_v8 z) {
 #endif
 
 /* sum_j weights[j] * -log(sigmoid(z[j])) for j < n; both arrays are padded with zeros to a
- * multiple of eight. */
-FW_INLINE double fw_weighted_loss(int n, const float *z, const float *weights) {
+ * multiple of eight. Called on the pairs of many steps at once (fw_logistic_step only lists
+ * them), so that the vectors' polynomial chains run side by side: a step of CBOW has six
+ * pairs, one vector, and alone would wait on its whole chain. */
+FW_CLONES static double fw_weighted_loss(int n, const float *z, const float *weights) {
 #if defined(__GNUC__) || defined(__clang__)
     fw_v8 total = {0};
     for (int j = 0; j < n; j += 8) total += fw_load8(weights + j) * fw_neg_log_sigmoid8(fw_load8(z + j));
@@ -393,10 +395,6 @@ FW_INLINE double fw_weighted_loss(int n, const float *z, const float *weights) {
     return total;
 #endif
 }
-
-/* Floats of scratch fw_logistic_step needs for n pairs: their scores, then (for the loss) their
- * signed scores and weights, each padded to a multiple of eight. */
-#define FW_STEP_SCRATCH(n) (3 * (((n) + 7) / 8 * 8))
 
 /* out = (rows[0] + rows[1] + ... + rows[n - 1]) * scale, the sum kept in registers 32 floats at
  * a time (CBOW's hidden layer): the same additions in the same order as adding each row into
@@ -447,19 +445,19 @@ FW_CLONES static void fw_add_steps(int dim, int n, const float *steps, size_t st
     for (int r = 0; r < n; r++) fw_add_row(dim, steps + r * stride, rows[r]);
 }
 
-/* One logistic step over n_in inputs x n_out outputs; returns the loss (0 unless want_loss).
- * `scratch` holds FW_STEP_SCRATCH(n_in * n_out) floats and `input_rows` n_in pointers. Inputs and outputs must
+/* One logistic step over n_in inputs x n_out outputs. For the loss, each pair's score signed by
+ * its label and its weight are written to loss_scores[o * n_in + b] and loss_weights[...] (when
+ * not NULL), for fw_weighted_loss to sum later. `scratch` holds n_in * n_out floats and
+ * `input_rows` n_in pointers. Inputs and outputs must
  * be distinct rows, and every output row distinct from the others (callers merge duplicates
  * into weights). */
-FW_CLONES static double fw_logistic_step(int dim, int n_in, float *const *inputs,
+FW_CLONES static void fw_logistic_step(int dim, int n_in, float *const *inputs,
                                          const float *in_weights, int n_out,
                                          float *const *outputs, const float *labels,
                                          const float *out_weights, float alpha,
                                          float *input_grads, float *scratch,
-                                         float **input_rows, int want_loss) {
-    double loss = 0.0;
-    int pairs = n_in * n_out, padded = (pairs + 7) / 8 * 8;
-    float *signed_scores = scratch + padded, *pair_weights = signed_scores + padded;
+                                         float **input_rows, float *loss_scores,
+                                         float *loss_weights) {
     if (n_in == 1) fw_dots_of_one(dim, inputs[0], n_out, outputs, scratch);
     for (int o = 0; o < n_out; o++) {
         float *scores = scratch + (size_t)o * n_in;
@@ -467,23 +465,18 @@ FW_CLONES static double fw_logistic_step(int dim, int n_in, float *const *inputs
         for (int b = 0; b < n_in; b++) {
             float score = scores[b];
             float weight = in_weights[b] * out_weights[o];
-            if (want_loss) {
-                signed_scores[o * n_in + b] = labels[o] > 0.5f ? score : -score;
-                pair_weights[o * n_in + b] = weight;
+            if (loss_scores) {
+                loss_scores[o * n_in + b] = labels[o] > 0.5f ? score : -score;
+                loss_weights[o * n_in + b] = weight;
             }
             scratch[o * n_in + b] = fw_logistic_error(labels[o], score) * alpha * weight;
         }
-    }
-    if (want_loss) {
-        for (int j = pairs; j < padded; j++) signed_scores[j] = pair_weights[j] = 0.0f;
-        loss = fw_weighted_loss(pairs, signed_scores, pair_weights);
     }
     /* The inputs' steps, from the output rows before their update. */
     for (int b = 0; b < n_in; b++) input_rows[b] = input_grads + (size_t)b * dim;
     fw_accumulate_rows(dim, n_in, input_rows, n_out, outputs, scratch, n_in, 1, 0);
     /* Then each output row, once. */
     fw_accumulate_rows(dim, n_out, (float *const *)outputs, n_in, inputs, scratch, 1, n_in, 1);
-    return loss;
 }
 
 #endif

@@ -18,7 +18,8 @@ cdef struct ObjectiveTable
 
 # One objective's part of a prediction: score the target from the step's n_in inputs
 # (w.inputs, w.in_weights), add the inputs' steps to w.input_grads, update the objective's own
-# output rows; returns the loss when m.compute_loss.
+# output rows; returns the loss when m.compute_loss (logistic_step lists its pairs in the
+# worker instead, where they are summed many at a time, and returns 0).
 ctypedef double (*ObjectiveStep)(const Model *m, Worker *w, const ObjectiveTable *table,
                                  int n_in, int32_t target, float alpha) noexcept nogil
 
@@ -97,6 +98,12 @@ cdef struct Worker:
     float *scratch
     # An input step scaled by a word's lock factor.
     float *locked_step
+    # The loss's pairs (score signed by label, weight) of the steps since it was last summed:
+    # summed many at a time (flush_loss), at the end of every sentence and when full.
+    float *loss_scores
+    float *loss_weights
+    int loss_pairs
+    int loss_capacity
     int32_t *context
     int32_t *sentence
     int64_t sentence_capacity

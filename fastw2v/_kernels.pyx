@@ -67,10 +67,12 @@ cdef extern from *:
 
 cdef extern from "_dense.h":
     void fw_init_sigmoid() nogil
-    double fw_logistic_step(int dim, int n_in, float *const *inputs, const float *in_weights,
-                            int n_out, float *const *outputs, const float *labels,
-                            const float *out_weights, float alpha, float *input_grads,
-                            float *scratch, float **input_rows, int want_loss) nogil
+    void fw_logistic_step(int dim, int n_in, float *const *inputs, const float *in_weights,
+                          int n_out, float *const *outputs, const float *labels,
+                          const float *out_weights, float alpha, float *input_grads,
+                          float *scratch, float **input_rows, float *loss_scores,
+                          float *loss_weights) nogil
+    double fw_weighted_loss(int n, const float *z, const float *weights) nogil
     void fw_axpy(int dim, float a, const float *x, float *y) nogil
     float fw_dot(int dim, const float *x, const float *y) nogil
     void fw_prefetch_row(const float *row, int dim) nogil
@@ -80,7 +82,6 @@ cdef extern from "_dense.h":
     void fw_clamp_rows(size_t count, float *y) nogil
     float fw_logistic_error(float label, float score) nogil
     double fw_neg_log_sigmoid(double x) nogil
-    size_t FW_STEP_SCRATCH(size_t pairs) nogil
 
 cdef int ONE = 1
 cdef float ONEF = 1.0
@@ -114,6 +115,11 @@ cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, 
 # alias-table reads overlap their cache misses instead of waiting on one at a time.
 cdef enum:
     NOISE_BATCHES = 64
+
+# Pairs of the loss summed at a time: enough vectors of eight for their polynomial chains to
+# overlap (a CBOW step alone has six pairs).
+cdef enum:
+    LOSS_PAIRS = 256
 
 
 cdef inline void _next_negatives_ready(const Model *m, Worker *w,
@@ -269,12 +275,36 @@ cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
 
 cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
                           float alpha) noexcept nogil:
-    """The dense step over the inputs and the outputs an objective listed in the worker."""
+    """The dense step over the inputs and the outputs an objective listed in the worker; with
+    m.compute_loss its pairs go to the worker's loss list (see flush_loss), and 0 is returned."""
+    cdef int pairs = n_in * n_out
     if FW_SGEMM_STEP:
         return sgemm_logistic_step(m, w, n_in, n_out, alpha)
-    return fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
-                            w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
-                            m.compute_loss)
+    if not m.compute_loss:
+        fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
+                         w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
+                         NULL, NULL)
+        return 0.0
+    if w.loss_pairs + pairs > w.loss_capacity:
+        flush_loss(w)
+    fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
+                     w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
+                     &w.loss_scores[w.loss_pairs], &w.loss_weights[w.loss_pairs])
+    w.loss_pairs += pairs
+    # Summed into w.loss by flush_loss.
+    return 0.0
+
+
+cdef void flush_loss(Worker *w) noexcept nogil:
+    """Add the loss of the pairs listed since the last call to w.loss."""
+    cdef int j, padded = (w.loss_pairs + 7) // 8 * 8
+    if w.loss_pairs == 0:
+        return
+    for j in range(w.loss_pairs, padded):
+        w.loss_scores[j] = 0.0
+        w.loss_weights[j] = 0.0
+    w.loss += fw_weighted_loss(w.loss_pairs, w.loss_scores, w.loss_weights)
+    w.loss_pairs = 0
 
 
 # -------------------------------------------------------------------------------- architectures
@@ -390,6 +420,8 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
             if n_context:
                 predict(m, w, w.context, n_context, sentence[i], alpha)
     w.words_trained += kept
+    if m.compute_loss:
+        flush_loss(w)
 
 
 cdef float current_alpha(const Model *m) noexcept nogil:
@@ -654,6 +686,7 @@ cdef class Trainer:
             worker.state.fixed_negatives = &neg[0] if neg.shape[0] else NULL
         try:
             predict(&self.model, &worker.state, &ctx[0], ctx.shape[0], target, alpha)
+            flush_loss(&worker.state)
         finally:
             worker.state.fixed_negatives = NULL
 
@@ -764,7 +797,11 @@ cdef size_t _layout(Worker *w, const Model *m, char *base) noexcept nogil:
     w.labels = <float *>_carve(&cursor, outputs, sizeof(float))
     w.out_weights = <float *>_carve(&cursor, outputs, sizeof(float))
     w.output_words = <int32_t *>_carve(&cursor, outputs, sizeof(int32_t))
-    w.step_scratch = <float *>_carve(&cursor, FW_STEP_SCRATCH(inputs * outputs), sizeof(float))
+    w.step_scratch = <float *>_carve(&cursor, inputs * outputs, sizeof(float))
+    # Room for LOSS_PAIRS pairs and one more step, and the padding to a multiple of eight.
+    w.loss_capacity = <int>(LOSS_PAIRS + inputs * outputs)
+    w.loss_scores = <float *>_carve(&cursor, w.loss_capacity + 8, sizeof(float))
+    w.loss_weights = <float *>_carve(&cursor, w.loss_capacity + 8, sizeof(float))
     w.context = <int32_t *>_carve(&cursor, inputs, sizeof(int32_t))
     w.noise_words = <int32_t *>_carve(&cursor, noise, sizeof(int32_t))
     w.scratch = <float *>_carve(&cursor, scratch, sizeof(float))
