@@ -165,7 +165,7 @@ QUICK = dict(vector_size=24, window=3, min_count=1, epochs=5, seed=3, sg=1, work
 # ---------------------------------------------------------------------------- in this process
 
 
-def test_without_comm_mpi4py_is_never_imported(planted_path):
+def test_without_comm_mpi4py_is_never_imported(planted_path, tmp_path):
     code = textwrap.dedent(f"""
         import sys
         from fastw2v import Word2Vec
@@ -173,8 +173,9 @@ def test_without_comm_mpi4py_is_never_imported(planted_path):
                  workers=1)
         print("mpi4py" in sys.modules)
     """)
+    # Run away from a source checkout, whose fastw2v/ has no compiled modules.
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=JOB_SECONDS, check=True)
+                            timeout=JOB_SECONDS, check=True, cwd=tmp_path)
     assert result.stdout.strip() == "False"
 
 
