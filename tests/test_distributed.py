@@ -412,12 +412,14 @@ def test_the_command_line_trains_across_processes(tmp_path, planted_path):
     command = [MPIEXEC, "-n", "2", sys.executable, "-m", "fastw2v.cli", "train",
                str(planted_path), "-o", str(output), "--distributed", "--threads", "1",
                "--min-count", "1", "--size", "16", "--iter", "2", "--no-progress"]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=JOB_SECONDS)
+    # (-m puts the working directory first on sys.path: not a source checkout.)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=JOB_SECONDS,
+                               cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.count("wrote 48 vectors of dimension 16") == 1
     assert completed.stdout.count("vocabulary: 48 words from 30,000") == 1
     assert output.read_text().splitlines()[0] == "48 16"
     missing = subprocess.run(command[:7] + [str(tmp_path / "nope.txt")] + command[8:],
-                             capture_output=True, text=True, timeout=JOB_SECONDS)
+                             capture_output=True, text=True, timeout=JOB_SECONDS, cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.count("no such file") == 2
