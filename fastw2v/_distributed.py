@@ -389,7 +389,7 @@ def balance(sizes: Sequence[int], processes: int) -> list[list[int]]:
     in their given order.
 
     >>> balance([10, 40, 30, 20], 2)
-    [[1, 0], [2, 3]]
+    [[0, 1], [2, 3]]
     """
     loads = [0] * processes
     owned: list[list[int]] = [[] for _ in range(processes)]
