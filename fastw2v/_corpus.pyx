@@ -29,6 +29,7 @@ from fastw2v._kernels cimport (
     WorkerState,
     add_words_done,
     current_alpha,
+    end_job,
     stop_requested,
     train_sentence,
 )
@@ -392,6 +393,7 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
         if cache.cache.complete:
             with nogil:
                 _train_cached(trainer, worker, &cache.cache)
+                end_job(&trainer.model, &worker.state)
             return
         record = &cache.cache
     unused.recording = False
@@ -402,6 +404,7 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
         with nogil:
             status = _train_range(trainer, worker, vocab, f, end - start, &too_long_at,
                                   &too_long_length, record)
+            end_job(&trainer.model, &worker.state)
         if status == -2:
             from fastw2v._count import token_too_long
 

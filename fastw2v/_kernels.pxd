@@ -41,6 +41,12 @@ cdef struct ObjectiveTable:
     const int64_t *hs_offsets
     # Floats of per-worker scratch the step needs (the full softmax's scores).
     int64_t scratch_floats
+    # Rows [hot_first, hot_first + hot_count) of `output` are written by nearly every prediction
+    # (hierarchical softmax: the inner nodes nearest the root). With several workers (Model.
+    # private_hot), each keeps its own copy of them and adds what it changed to `output` every
+    # so often (merge_hot_rows), so that the workers do not fight over their cache lines.
+    int64_t hot_first
+    int64_t hot_count
 
 
 cdef struct Model:
@@ -72,6 +78,9 @@ cdef struct Model:
     int64_t total_words
     int64_t *words_done
     int *stop_requested
+    # Whether workers keep private copies of an objective's hot rows (ObjectiveTable.hot_count);
+    # set when there is more than one worker.
+    bint private_hot
 
 
 cdef struct Worker:
@@ -111,6 +120,13 @@ cdef struct Worker:
     int32_t *noise_words
     int noise_used
     int noise_count
+    # The private copy of hot_table's hot rows (while hot_loaded), the rows as they were when
+    # copied, and the words trained since.
+    const ObjectiveTable *hot_table
+    float *hot_rows
+    float *hot_base
+    bint hot_loaded
+    int64_t hot_words
     # Test hook: when not NULL, negative sampling uses these instead of drawing.
     const int32_t *fixed_negatives
     double loss
@@ -126,6 +142,7 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
 cdef int64_t add_words_done(const Model *m, int64_t raw_words) noexcept nogil
 cdef bint stop_requested(const Model *m) noexcept nogil
 cdef int reserve_sentence(Worker *w, int64_t length) noexcept nogil
+cdef void end_job(const Model *m, Worker *w) noexcept nogil
 
 
 cdef class Trainer:

@@ -161,10 +161,19 @@ cdef double negative_sampling_step(const Model *m, Worker *w, const ObjectiveTab
 cdef double hierarchical_softmax_step(const Model *m, Worker *w, const ObjectiveTable *t,
                                       int n_in, int32_t target, float alpha) noexcept nogil:
     """The inner nodes on the target's Huffman path, labelled 1 - code."""
-    cdef int64_t p, dim = m.dim, first = t.hs_offsets[target]
+    cdef int64_t p, point, dim = m.dim, first = t.hs_offsets[target]
     cdef int n_out = <int>(t.hs_offsets[target + 1] - first)
+    cdef float *hot = NULL
+    if w.hot_table == t:
+        if not w.hot_loaded:
+            _load_hot_rows(m, w)
+        hot = w.hot_rows
     for p in range(n_out):
-        w.outputs[p] = &t.output[t.hs_points[first + p] * dim]
+        point = t.hs_points[first + p]
+        if hot != NULL and point >= t.hot_first:
+            w.outputs[p] = &hot[(point - t.hot_first) * dim]
+        else:
+            w.outputs[p] = &t.output[point * dim]
         w.labels[p] = 1.0 - t.hs_codes[first + p]
         w.out_weights[p] = 1.0
     return logistic_step(m, w, n_in, n_out, alpha)
@@ -420,6 +429,10 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
             if n_context:
                 predict(m, w, w.context, n_context, sentence[i], alpha)
     w.words_trained += kept
+    if w.hot_loaded:
+        w.hot_words += kept
+        if w.hot_words >= HOT_MERGE_WORDS:
+            merge_hot_rows(m, w)
     if m.compute_loss:
         flush_loss(w)
 
@@ -509,6 +522,7 @@ cdef class Trainer:
         self.model.window = config.window
         self.model.shrink_windows = config.shrink_windows
         self.model.compute_loss = compute_loss
+        self.model.private_hot = config.workers > 1
         self.model.keep_threshold = <const uint64_t *>_data(threshold)
         self.model.words_done = <int64_t *>_data(self._words_done)
         self.model.stop_requested = <int *>_data(self._stop)
@@ -570,6 +584,10 @@ cdef class Trainer:
             t.hs_codes = <const uint8_t *>_data(codes)
             t.hs_offsets = <const int64_t *>_data(offsets)
             t.max_outputs = max(t.max_outputs, int(np.max(np.diff(offsets))))
+        t.hot_first = int(table.pop("hot_first", 0))
+        t.hot_count = int(table.pop("hot_count", 0))
+        if t.hot_first < 0 or t.hot_count < 0 or t.hot_first + t.hot_count > syn0.shape[0]:
+            raise ValueError(f"{name} hot rows must be rows of its output")
         if t.step == negative_sampling_step and t.negative and t.noise == NULL:
             raise ValueError("negative sampling needs a noise_table")
         if table.pop("target_rows", False) and self.model.target_rows == NULL:
@@ -650,6 +668,7 @@ cdef class Trainer:
                 add_words_done(&self.model, raw_words[s])
                 start = end
                 trained += 1
+            end_job(&self.model, &worker.state)
         return trained
 
     def subsample_ids(self, WorkerState worker, ids) -> np.ndarray:
@@ -686,9 +705,54 @@ cdef class Trainer:
             worker.state.fixed_negatives = &neg[0] if neg.shape[0] else NULL
         try:
             predict(&self.model, &worker.state, &ctx[0], ctx.shape[0], target, alpha)
-            flush_loss(&worker.state)
+            end_job(&self.model, &worker.state)
         finally:
             worker.state.fixed_negatives = NULL
+
+
+# --------------------------------------------------------------------------- private hot rows
+# Every hierarchical-softmax prediction writes the root's row and most write the rows just
+# below it. Written by two cores at once, those cache lines move between the cores at every
+# step, and two workers trained slower than one. Instead each worker steps a private copy of
+# them and merges what it changed into the shared rows every HOT_MERGE_WORDS trained words and
+# at the end of each job: the other workers see its updates to these rows up to a
+# few milliseconds late, as Hogwild sees others' updates late anyway, and nothing is lost.
+
+cdef enum:
+    HOT_MERGE_WORDS = 8192
+
+
+cdef void _load_hot_rows(const Model *m, Worker *w) noexcept nogil:
+    cdef const ObjectiveTable *t = w.hot_table
+    cdef size_t size = t.hot_count * m.dim * sizeof(float)
+    memcpy(w.hot_rows, &t.output[t.hot_first * m.dim], size)
+    memcpy(w.hot_base, w.hot_rows, size)
+    w.hot_loaded = True
+    w.hot_words = 0
+
+
+cdef void merge_hot_rows(const Model *m, Worker *w) noexcept nogil:
+    """Add what this worker changed in its copy of the hot rows to the shared rows."""
+    cdef const ObjectiveTable *t = w.hot_table
+    cdef float *shared
+    cdef int64_t k, n
+    if not w.hot_loaded:
+        return
+    shared = &t.output[t.hot_first * m.dim]
+    n = t.hot_count * m.dim
+    for k in range(n):
+        # The shared rows as they are now (other workers merged into them meanwhile) plus this
+        # worker's change; when nobody else changed a value it becomes this worker's exactly.
+        shared[k] = w.hot_rows[k] + (shared[k] - w.hot_base[k])
+    w.hot_loaded = False
+
+
+cdef void end_job(const Model *m, Worker *w) noexcept nogil:
+    """At the end of a job (a batch, a byte range): the worker's pending updates go to the
+    shared rows, so that between jobs the model holds all of them."""
+    merge_hot_rows(m, w)
+    if m.compute_loss:
+        flush_loss(w)
 
 
 # ------------------------------------------------------------------------------------- scoring
@@ -806,6 +870,14 @@ cdef size_t _layout(Worker *w, const Model *m, char *base) noexcept nogil:
     w.noise_words = <int32_t *>_carve(&cursor, noise, sizeof(int32_t))
     w.scratch = <float *>_carve(&cursor, scratch, sizeof(float))
     w.locked_step = <float *>_carve(&cursor, dim, sizeof(float))
+    w.hot_table = NULL
+    if m.private_hot:
+        for k in range(m.n_objectives):
+            if m.objectives[k].hot_count:
+                w.hot_table = &m.objectives[k]
+                w.hot_rows = <float *>_carve(&cursor, w.hot_table.hot_count * dim, sizeof(float))
+                w.hot_base = <float *>_carve(&cursor, w.hot_table.hot_count * dim, sizeof(float))
+                break
     if FW_SGEMM_STEP:
         w.input_matrix = <float *>_carve(&cursor, inputs * dim, sizeof(float))
         w.output_matrix = <float *>_carve(&cursor, outputs * dim, sizeof(float))

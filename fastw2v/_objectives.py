@@ -24,6 +24,11 @@ import numpy as np
 from fastw2v import _kernels, _sampling, _vocab
 from fastw2v._config import TrainingConfig
 
+# Hierarchical softmax's inner nodes nearest the root that each worker keeps a private copy of
+# when there are several (see `_kernels.merge_hot_rows`): the top of the tree, which nearly every
+# prediction writes.
+HOT_NODES = 63
+
 
 class Objective:
     """What every objective provides; subclasses fill in the tables.
@@ -128,8 +133,12 @@ class HierarchicalSoftmax(Objective):
     def kernel_table(self) -> dict[str, Any]:
         assert self.paths is not None
         points, codes, offsets = self.paths
+        # Inner nodes are numbered in the order the tree was built, heaviest last: the last
+        # HOT_NODES rows (root included) are the ones most predictions pass through.
+        inner = max(len(offsets) - 2, 0)
+        hot = min(HOT_NODES, inner)
         return {"output": self.output, "hs_points": points, "hs_codes": codes,
-                "hs_offsets": offsets}
+                "hs_offsets": offsets, "hot_first": inner - hot, "hot_count": hot}
 
 
 class FullSoftmax(Objective):

@@ -31,7 +31,7 @@ def logistic_error(labels, scores):
 
 
 def make_trainer(objective, sg, batched=True, cbow_mean=True, negative=3, seed=0,
-                 compute_loss=True, window=3, dim=DIM, sgemm=False):
+                 compute_loss=True, window=3, dim=DIM, sgemm=False, workers=1):
     rng = np.random.default_rng(seed)
     syn0 = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
     syn1neg = (rng.random((VOCAB, dim)) - 0.5).astype(np.float32)
@@ -43,7 +43,7 @@ def make_trainer(objective, sg, batched=True, cbow_mean=True, negative=3, seed=0
     config = TrainingConfig(
         sg=sg, batched=batched, cbow_mean=cbow_mean, hs=objective == "hs",
         softmax=objective == "softmax", negative=negative if objective == "ns" else 0,
-        window=window, shrink_windows=True, vector_size=dim)
+        window=window, shrink_windows=True, vector_size=dim, workers=workers)
     objective_unit = {
         "ns": lambda: _objectives.NegativeSampling(
             syn1neg, _sampling.build_alias_table(COUNTS ** 0.75), negative),
@@ -267,6 +267,28 @@ def test_train_batch_counts_every_raw_word_and_rejects_bad_ids():
     with pytest.raises(ValueError, match="end at len"):
         trainer.train_batch(worker, ids, np.array([3], dtype=np.int64),
                             np.array([3], dtype=np.int64))
+
+
+@pytest.mark.parametrize("sg", [True, False])
+def test_private_hot_rows_lose_no_update(sg):
+    """With several workers each steps its own copy of hierarchical softmax's top rows and
+    merges it back within a job and at its end: one worker at a time must train exactly what
+    the shared rows alone train, across merges and jobs."""
+    rng = np.random.default_rng(5)
+    ids = rng.choice(VOCAB, size=20_000, p=COUNTS / COUNTS.sum()).astype(np.int32)
+    ends = np.arange(50, len(ids) + 1, 50, dtype=np.int64)
+    results = []
+    for workers in (1, 2):
+        trainer, worker, arrays = make_trainer("hs", sg=sg, workers=workers)
+        trainer.set_schedule(0.025, 0.0001, 2 * len(ids))
+        for _ in range(2):  # two jobs, each with merges inside (more than 8192 words)
+            trainer.train_batch(worker, ids, ends, np.diff(ends, prepend=0))
+        results.append((arrays["syn0"].copy(), arrays["syn1"].copy(), worker.loss))
+    (syn0_one, syn1_one, loss_one), (syn0_two, syn1_two, loss_two) = results
+    assert not np.array_equal(syn1_one, make_trainer("hs", sg=sg)[2]["syn1"])  # it trained
+    np.testing.assert_array_equal(syn0_two, syn0_one)
+    np.testing.assert_array_equal(syn1_two, syn1_one)
+    assert loss_two == loss_one
 
 
 def test_learning_rate_decays_linearly_with_words_done():
