@@ -47,6 +47,9 @@ cdef struct ObjectiveTable:
     # so often (merge_hot_rows), so that the workers do not fight over their cache lines.
     int64_t hot_first
     int64_t hot_count
+    # Trained words between merges: few enough that each worker's change to the rows stays a
+    # small step, so that adding the workers' changes is what stepping the shared rows would do.
+    int64_t hot_merge_words
 
 
 cdef struct Model:

@@ -431,7 +431,7 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
     w.words_trained += kept
     if w.hot_loaded:
         w.hot_words += kept
-        if w.hot_words >= HOT_MERGE_WORDS:
+        if w.hot_words >= w.hot_table.hot_merge_words:
             merge_hot_rows(m, w)
     if m.compute_loss:
         flush_loss(w)
@@ -586,8 +586,11 @@ cdef class Trainer:
             t.max_outputs = max(t.max_outputs, int(np.max(np.diff(offsets))))
         t.hot_first = int(table.pop("hot_first", 0))
         t.hot_count = int(table.pop("hot_count", 0))
+        t.hot_merge_words = int(table.pop("hot_merge_words", 0))
         if t.hot_first < 0 or t.hot_count < 0 or t.hot_first + t.hot_count > syn0.shape[0]:
             raise ValueError(f"{name} hot rows must be rows of its output")
+        if t.hot_merge_words < 0:
+            raise ValueError(f"{name} hot_merge_words must be >= 0")
         if t.step == negative_sampling_step and t.negative and t.noise == NULL:
             raise ValueError("negative sampling needs a noise_table")
         if table.pop("target_rows", False) and self.model.target_rows == NULL:
@@ -713,13 +716,10 @@ cdef class Trainer:
 # --------------------------------------------------------------------------- private hot rows
 # Every hierarchical-softmax prediction writes the root's row and most write the rows just
 # below it. Written by two cores at once, those cache lines move between the cores at every
-# step, and two workers trained slower than one. Instead each worker steps a private copy of
-# them and merges what it changed into the shared rows every HOT_MERGE_WORDS trained words and
-# at the end of each job: the other workers see its updates to these rows up to a
-# few milliseconds late, as Hogwild sees others' updates late anyway, and nothing is lost.
-
-cdef enum:
-    HOT_MERGE_WORDS = 8192
+# step. Instead each worker steps a private copy of them and merges what it changed into the
+# shared rows every `hot_merge_words` trained words (at a sentence's end) and at the end of each
+# job: the other workers see its updates to these rows a few hundred steps late, and none is
+# lost.
 
 
 cdef void _load_hot_rows(const Model *m, Worker *w) noexcept nogil:

@@ -26,8 +26,9 @@ from fastw2v._config import TrainingConfig
 
 # Hierarchical softmax's inner nodes nearest the root that each worker keeps a private copy of
 # when there are several (see `_kernels.merge_hot_rows`): the top of the tree, which nearly every
-# prediction writes.
+# prediction writes; and the trained words between merges of a worker's copy.
 HOT_NODES = 63
+HOT_MERGE_WORDS = 256
 
 
 class Objective:
@@ -138,7 +139,8 @@ class HierarchicalSoftmax(Objective):
         inner = max(len(offsets) - 2, 0)
         hot = min(HOT_NODES, inner)
         return {"output": self.output, "hs_points": points, "hs_codes": codes,
-                "hs_offsets": offsets, "hot_first": inner - hot, "hot_count": hot}
+                "hs_offsets": offsets, "hot_first": inner - hot, "hot_count": hot,
+                "hot_merge_words": HOT_MERGE_WORDS}
 
 
 class FullSoftmax(Objective):

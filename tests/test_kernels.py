@@ -281,7 +281,7 @@ def test_private_hot_rows_lose_no_update(sg):
     for workers in (1, 2):
         trainer, worker, arrays = make_trainer("hs", sg=sg, workers=workers)
         trainer.set_schedule(0.025, 0.0001, 2 * len(ids))
-        for _ in range(2):  # two jobs, each with merges inside (more than 8192 words)
+        for _ in range(2):  # two jobs, each with merges inside (hot_merge_words apart)
             trainer.train_batch(worker, ids, ends, np.diff(ends, prepend=0))
         results.append((arrays["syn0"].copy(), arrays["syn1"].copy(), worker.loss))
     (syn0_one, syn1_one, loss_one), (syn0_two, syn1_two, loss_two) = results
