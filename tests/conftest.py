@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import signal
 
 import numpy as np
 import pytest
@@ -12,6 +13,14 @@ import fastw2v
 def pytest_report_header(config):
     # The suite is meant to test the installed package; say which copy was imported.
     return f"fastw2v {fastw2v.__version__} from {os.path.dirname(fastw2v.__file__)}"
+
+
+@pytest.fixture
+def python_handles_ctrl_c():
+    """Skip a test that simulates Ctrl-C where SIGINT is not Python's default handler: a process
+    started in the background ignores it, and the simulated Ctrl-C would do nothing."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is not Python's default here, so a Ctrl-C cannot be simulated")
 
 
 # --------------------------------------------------------------------------------------------

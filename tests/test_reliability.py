@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import pickle
-import signal
 import stat
 import subprocess
 import sys
@@ -880,10 +879,7 @@ def test_build_vocab_or_train_while_training_is_refused(corpus):
     assert model.epochs_trained == 3000
 
 
-@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
-                    reason="SIGINT is not Python's default here (a process started in the "
-                    "background ignores it), so a Ctrl-C cannot be simulated")
-def test_no_update_lands_after_ctrl_c(corpus):
+def test_no_update_lands_after_ctrl_c(corpus, python_handles_ctrl_c):
     # Before: train() could re-raise KeyboardInterrupt while a worker still wrote (an
     # interrupted join() can mark a live thread as stopped before Python 3.13).
     import _thread

@@ -3,7 +3,6 @@
 import _thread
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import threading
@@ -293,11 +292,9 @@ def test_high_learning_rates_never_produce_nan(corpus):
         assert np.all(np.isfinite(model.syn1neg)) and np.all(np.isfinite(model.syn1))
 
 
-@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
-                    reason="SIGINT is not Python's default here (a process started in the "
-                    "background ignores it), so a Ctrl-C cannot be simulated")
 @pytest.mark.parametrize("mode", ["iterable", "file"])
-def test_ctrl_c_stops_training_quickly_and_leaves_a_usable_model(corpus, corpus_path, mode):
+def test_ctrl_c_stops_training_quickly_and_leaves_a_usable_model(corpus, corpus_path, mode,
+                                                                 python_handles_ctrl_c):
     source = {"corpus_iterable": corpus} if mode == "iterable" else {
         "corpus_file": str(corpus_path)}
     model = Word2Vec(vector_size=32, min_count=1, workers=2)
