@@ -1,6 +1,7 @@
 """Type stub of the compiled `_count` module (see `_count.pyx`)."""
 
 import os
+from collections.abc import Sequence
 from typing import Union
 
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
@@ -17,5 +18,10 @@ def count_file_words(
     max_sentence_length: int = ...,
     start: int = ...,
     end: int | None = ...,
+) -> tuple[list[tuple[bytes, int]], int, int, int]: ...
+def count_file_ranges(
+    path: _Path,
+    ranges: Sequence[tuple[int, int]],
+    max_sentence_length: int = ...,
 ) -> tuple[list[tuple[bytes, int]], int, int, int]: ...
 def splits_like_str_split(path: _Path, max_line_bytes: int = ...) -> bool: ...

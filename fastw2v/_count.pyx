@@ -114,7 +114,9 @@ cdef class _WordCounter:
             self._reindex()
         return 0
 
-    cdef int add(self, const uint8_t *token, int64_t length) noexcept nogil:
+    cdef int add(self, const uint8_t *token, int64_t length, int64_t count=1) noexcept nogil:
+        """Add `count` to the token's entry, making one at the end of the table if it is new;
+        -1 when memory runs out."""
         cdef uint64_t h = hash_token(token, length)
         cdef uint64_t slot = h & self.mask
         cdef int32_t entry
@@ -126,7 +128,7 @@ cdef class _WordCounter:
             start = self.offsets[entry]
             if (self.hashes[entry] == h and self.offsets[entry + 1] - start == length
                     and memcmp(&self.arena[start], token, length) == 0):
-                self.counts[entry] += 1
+                self.counts[entry] += count
                 return 0
             slot = (slot + 1) & self.mask
         capacity = self.capacity
@@ -141,7 +143,7 @@ cdef class _WordCounter:
         memcpy(&self.arena[self.arena_used], token, length)
         self.arena_used += length
         self.offsets[entry + 1] = self.arena_used
-        self.counts[entry] = 1
+        self.counts[entry] = count
         self.hashes[entry] = h
         self.slots[slot] = entry
         self.entries += 1
@@ -166,6 +168,16 @@ cdef class _WordCounter:
         self.entries = kept
         self.arena_used = used
         self._reindex()
+
+    cdef int absorb(self, _WordCounter other) noexcept nogil:
+        """Add every entry of `other`, in its order: the table of one pass over this counter's
+        text followed by the other's; -1 when memory runs out."""
+        cdef int64_t i, start
+        for i in range(other.entries):
+            start = other.offsets[i]
+            if self.add(&other.arena[start], other.offsets[i + 1] - start, other.counts[i]):
+                return -1
+        return 0
 
     def items(self):
         """(word bytes, count) pairs in first-seen order."""
@@ -198,6 +210,53 @@ def count_file_words(path, int64_t max_vocab_size=0,
     cuts), and the range's last sentence ends at `end`. Token offsets in errors are the file's.
     """
     cdef _WordCounter counter = _WordCounter()
+    total, sentences, min_reduce = _count_into(counter, path, max_vocab_size,
+                                               max_sentence_length, start, end)
+    return counter.items(), total, sentences, min_reduce
+
+
+def count_file_ranges(path, ranges, int64_t max_sentence_length=MAX_SENTENCE_LENGTH):
+    """`count_file_words` of the whole file, one thread per byte range.
+
+    The ranges must follow each other from byte 0 to the end of the file, each after the first
+    starting right after a newline: then each range's sentences are the file's, and the tables
+    merged in range order hold the words in the order one pass first sees them. Without
+    `max_vocab_size`: pruning as the count goes depends on everything counted before.
+    """
+    import threading
+
+    cdef _WordCounter merged
+    counters = [_WordCounter() for _ in ranges]
+    results = [None] * len(ranges)
+
+    def count(k):
+        try:
+            results[k] = _count_into(counters[k], path, 0, max_sentence_length, *ranges[k])
+        except BaseException as error:
+            results[k] = error
+
+    threads = [threading.Thread(target=count, args=(k,), name=f"fastw2v-count-{k}")
+               for k in range(1, len(ranges))]
+    for thread in threads:
+        thread.start()
+    count(0)
+    for thread in threads:
+        thread.join()
+    for result in results:  # the error of the earliest range, as one pass would meet it first
+        if isinstance(result, BaseException):
+            raise result
+    merged = counters[0]
+    for k in range(1, len(ranges)):
+        if merged.absorb(counters[k]):
+            raise MemoryError("out of memory while counting the vocabulary")
+        counters[k] = None
+    return (merged.items(), sum(r[0] for r in results), sum(r[1] for r in results), 1)
+
+
+def _count_into(_WordCounter counter, path, int64_t max_vocab_size,
+                int64_t max_sentence_length, int64_t start, end):
+    """Count bytes [start, end) of the file (to its end if `end` is None) into `counter`, the
+    GIL released; returns (total_words, sentences, min_reduce)."""
     cdef FILE *f
     cdef uint8_t *chunk
     cdef Tokenizer tokens
@@ -252,7 +311,7 @@ def count_file_words(path, int64_t max_vocab_size=0,
     finally:
         free(chunk)
         fclose(f)
-    return counter.items(), total, sentences, min_reduce
+    return total, sentences, min_reduce
 
 
 cdef inline bint _is_unicode_space(uint32_t code_point) noexcept nogil:

@@ -12,6 +12,8 @@ HIERARCHICAL_SOFTMAX_STEP: object
 FULL_SOFTMAX_STEP: object
 SGEMM_STEP: bool
 
+def bind_blas() -> None: ...
+
 class Trainer:
     def __init__(
         self,

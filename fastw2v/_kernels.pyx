@@ -24,11 +24,10 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport expf, log
-from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport sgemm, sgemv, sger
 
 from fastw2v._sampling cimport AliasEntry, draw_alias, next_random, random_below
 from fastw2v._tokenize cimport MAX_SENTENCE_LENGTH
@@ -179,6 +178,39 @@ cdef double hierarchical_softmax_step(const Model *m, Worker *w, const Objective
     return logistic_step(m, w, n_in, n_out, alpha)
 
 
+# BLAS, from scipy.linalg.cython_blas's exported functions, bound on first use: importing
+# scipy.linalg costs a quarter of a second of every start-up, and only the exact softmax (and
+# the sgemm experiment) call BLAS.
+ctypedef void (*sgemv_t)(char *trans, int *m, int *n, float *alpha, float *a, int *lda,
+                         float *x, int *incx, float *beta, float *y, int *incy) noexcept nogil
+ctypedef void (*sger_t)(int *m, int *n, float *alpha, float *x, int *incx, float *y,
+                        int *incy, float *a, int *lda) noexcept nogil
+ctypedef void (*sgemm_t)(char *transa, char *transb, int *m, int *n, int *k, float *alpha,
+                         float *a, int *lda, float *b, int *ldb, float *beta, float *c,
+                         int *ldc) noexcept nogil
+cdef sgemv_t sgemv = NULL
+cdef sger_t sger = NULL
+cdef sgemm_t sgemm = NULL
+
+
+cdef void *_blas_function(dict exported, str name) except NULL:
+    capsule = exported[name]
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+def bind_blas():
+    """Bind the BLAS functions the exact softmax calls; idempotent, and needed before it trains."""
+    global sgemv, sger, sgemm
+    if sgemm != NULL:
+        return
+    from scipy.linalg import cython_blas
+
+    exported = cython_blas.__pyx_capi__
+    sgemv = <sgemv_t>_blas_function(exported, "sgemv")
+    sger = <sger_t>_blas_function(exported, "sger")
+    sgemm = <sgemm_t>_blas_function(exported, "sgemm")
+
+
 cdef double _full_softmax(const Model *m, Worker *w, const ObjectiveTable *t,
                           const float *hidden, float *hidden_grad, int32_t target,
                           float alpha) noexcept nogil:
@@ -247,6 +279,8 @@ cdef extern from *:
 
 #: Whether this build runs the dense step through sgemm (FASTW2V_SGEMM=1).
 SGEMM_STEP = bool(FW_SGEMM_STEP)
+if SGEMM_STEP:
+    bind_blas()
 
 
 cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,

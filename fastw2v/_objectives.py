@@ -154,6 +154,7 @@ class FullSoftmax(Objective):
         return bool(config.softmax)
 
     def kernel_table(self) -> dict[str, Any]:
+        _kernels.bind_blas()
         return {"output": self.output, "scratch_floats": len(self.output)}
 
 

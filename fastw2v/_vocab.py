@@ -84,16 +84,23 @@ def scan_sentences(sentences: Iterable, max_vocab_size: int | None = None) -> Co
 
 
 def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
-                     max_sentence_length: int | None = None) -> CorpusScan:
+                     max_sentence_length: int | None = None, threads: int = 1) -> CorpusScan:
     """Count the words of a corpus file: one sentence per line, tokens split on ASCII whitespace.
 
     Counted in C with the same tokenisation as the compiled corpus-file trainer, so both agree
-    on every word; `max_vocab_size` prunes as `scan_sentences` does.
+    on every word; `max_vocab_size` prunes as `scan_sentences` does. Up to `threads` threads
+    count line-aligned parts of a large file at once, with the same result as one.
     """
     from fastw2v import _corpus, _count
 
-    items, total_words, sentences, min_reduce = _count.count_file_words(
-        path, max_vocab_size or 0, max_sentence_length or _corpus.MAX_SENTENCE_LENGTH)
+    max_sentence_length = max_sentence_length or _corpus.MAX_SENTENCE_LENGTH
+    ranges = _count_ranges(path, threads) if not max_vocab_size else None
+    if ranges:
+        items, total_words, sentences, min_reduce = _count.count_file_ranges(
+            path, ranges, max_sentence_length)
+    else:
+        items, total_words, sentences, min_reduce = _count.count_file_words(
+            path, max_vocab_size or 0, max_sentence_length)
     counts = {}
     for key, count in items:
         try:
@@ -102,6 +109,32 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
             raise ValueError(f"corpus file {os.fspath(path)!r} is not valid UTF-8 "
                              f"(token {key[:40]!r}: {error.reason})") from None
     return CorpusScan(counts, sentences, total_words, min_reduce)
+
+
+#: Bytes of corpus per counting thread below which one thread counts alone.
+PARALLEL_COUNT_BYTES = 8 << 20
+
+
+def _count_ranges(path: str | os.PathLike, threads: int) -> list[tuple[int, int]] | None:
+    """Byte ranges for `threads` counting threads, each after the first starting right after a
+    newline (so that the ranges hold the file's sentences); None when one thread should count
+    (a small file, one thread, or no newline near a cut)."""
+    from fastw2v import _corpus
+
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return None  # the count names the file
+    threads = min(threads, size // PARALLEL_COUNT_BYTES)
+    if threads < 2:
+        return None
+    ranges = _corpus.file_ranges(path, threads)
+    with open(path, "rb") as f:
+        for start, end in ranges[1:]:
+            f.seek(start - 1)
+            if start >= end or f.read(1) != b"\n":
+                return None
+    return ranges
 
 
 def effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:

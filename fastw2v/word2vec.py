@@ -227,7 +227,8 @@ class Word2Vec:
                 corpus_file = _training.line_sentence_file(corpus_iterable)
             start = time.perf_counter()
             if corpus_file is not None:
-                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size)
+                scan = vocab_mod.scan_corpus_file(corpus_file, self.max_vocab_size,
+                                                   threads=self.workers)
             else:
                 scan = vocab_mod.scan_sentences(corpus_iterable, self.max_vocab_size)
         logger.info("collected %i word types from a corpus of %i raw words and %i sentences "

@@ -1,5 +1,9 @@
 """Each kernel step against a float64 NumPy reference of the same update."""
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -357,3 +361,23 @@ def test_lock_factors_are_checked():
         with pytest.raises(ValueError, match="vectors_lockf"):
             _kernels.Trainer(config, arrays["syn0"], keep, [trainer_objective("ns", arrays)],
                              lockf=bad)
+
+
+def test_blas_is_bound_only_when_the_exact_softmax_trains(tmp_path):
+    """Importing scipy.linalg costs a quarter of a second of every start-up; only the exact
+    softmax needs BLAS, and binds it when it builds its table."""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from fastw2v import Word2Vec
+        sentences = [["a", "b", "c", "d"]] * 40
+        Word2Vec(sentences, vector_size=8, min_count=1, epochs=1, workers=1, hs=1, negative=0)
+        before = "scipy.linalg" in sys.modules
+        model = Word2Vec(sentences, vector_size=8, min_count=1, epochs=2, workers=1,
+                         negative=0, softmax=True, seed=1)
+        print(before, "scipy.linalg" in sys.modules, bool(np.isfinite(model.wv.vectors).all()))
+    """)
+    # Away from a source checkout, whose fastw2v/ has no compiled modules.
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True, cwd=tmp_path)
+    assert result.stdout.split() == ["False", "True", "True"]

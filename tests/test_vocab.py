@@ -128,6 +128,61 @@ def test_corpus_file_counts_equal_python_split_counts(tmp_path):
     assert pruned.counts["common"] == expected[b"common"]
 
 
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_counting_in_threads_gives_one_pass_result(tmp_path, monkeypatch, threads):
+    from fastw2v import _count
+
+    rng = np.random.default_rng(threads)
+    lines = []
+    for _ in range(3000):
+        words = [f"w{i}" for i in rng.zipf(1.3, int(rng.integers(0, 40))) % 5000]
+        lines.append(rng.choice([" ", "\t", "  ", " \x0b"]).join(words))
+    lines[100] = " ".join(["long"] * 95)  # several sentences of max_sentence_length words
+    text = ("\n".join(lines) + "\r\n\n\n").encode()
+    path = tmp_path / "c.txt"
+    path.write_bytes(text)
+    calls = []
+    original = _count.count_file_ranges
+    monkeypatch.setattr(_count, "count_file_ranges",
+                        lambda p, ranges, *a: (calls.append(len(ranges)), original(p, ranges, *a))[1])
+    one = vocab_mod.scan_corpus_file(path, max_sentence_length=20)
+    monkeypatch.setattr(vocab_mod, "PARALLEL_COUNT_BYTES", len(text) // (threads + 1))
+    parts = vocab_mod.scan_corpus_file(path, max_sentence_length=20, threads=threads)
+    assert calls == [threads]
+    assert list(parts.counts.items()) == list(one.counts.items())  # first-seen order too
+    assert (parts.total_words, parts.corpus_count) == (one.total_words, one.corpus_count)
+    assert one.total_words == len(text.split())
+    # With max_vocab_size the count prunes as it goes, which one pass alone gives.
+    vocab_mod.scan_corpus_file(path, max_vocab_size=100, threads=threads)
+    assert calls == [threads]
+
+
+def test_counting_in_threads_falls_back_to_one_where_no_line_ends_near_a_cut(
+        tmp_path, monkeypatch):
+    from fastw2v import _count
+
+    path = tmp_path / "one_line.txt"
+    path.write_bytes(b" ".join(b"w%d" % (i % 97) for i in range(20_000)))
+    monkeypatch.setattr(vocab_mod, "PARALLEL_COUNT_BYTES", 1000)
+    monkeypatch.setattr(_count, "count_file_ranges", None)  # must not be called
+    scan = vocab_mod.scan_corpus_file(path, max_sentence_length=1000, threads=4)
+    assert (scan.total_words, scan.corpus_count) == (20_000, 20)
+
+
+def test_counting_in_threads_reports_the_first_bad_token_of_the_file(tmp_path, monkeypatch):
+    from fastw2v import _count
+
+    path = tmp_path / "c.txt"
+    lines = [b"a b c"] * 2000
+    lines[500] = b"x " + b"y" * 5000
+    lines[1500] = b"z" * 6000
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(vocab_mod, "PARALLEL_COUNT_BYTES", 2000)
+    monkeypatch.setattr(_count, "count_file_words", None)  # the threads count it
+    with pytest.raises(ValueError, match=rf"{path.name}.*5,000 bytes at byte {500 * 6 + 2:,}\b"):
+        vocab_mod.scan_corpus_file(path, threads=4)
+
+
 def test_a_token_too_long_for_the_reader_is_an_error_not_a_drop(tmp_path):
     from fastw2v import Word2Vec
 
