@@ -93,7 +93,8 @@ def _run(args: argparse.Namespace, corpus: Path, scratch: str, tag: str, process
     if args.epochs:
         params["epochs"] = args.epochs
     spec = {"corpus": str(corpus), "params": params, "distributed": distributed,
-            "averaging": {"period": args.period, "hot_rows": args.hot_rows},
+            "averaging": {"period": args.period, "hot_rows": args.hot_rows,
+                          "contraction": args.contraction},
             "evaluate": evaluate, "result_path": str(Path(scratch, f"{tag}.json"))}
     result = _spawn(spec, processes)
     result["words_per_second"] = result["corpus_words"] * params["epochs"] / result[
@@ -269,8 +270,15 @@ def main() -> int:
     parser.add_argument("--seeds", type=compare._int_list, default=[1, 2, 3])
     parser.add_argument("--processes", type=compare._int_list, default=[1, 2, 4],
                         help="process counts (quality: 1 = one plain process of 2 threads)")
-    parser.add_argument("--period", type=float, default=0.1, help="Averaging(period=...)")
-    parser.add_argument("--hot-rows", type=int, default=1024, help="Averaging(hot_rows=...)")
+    from fastw2v import Averaging
+
+    defaults = Averaging(comm=None)
+    parser.add_argument("--period", type=float, default=defaults.period,
+                        help="Averaging(period=...)")
+    parser.add_argument("--hot-rows", type=int, default=defaults.hot_rows,
+                        help="Averaging(hot_rows=...)")
+    parser.add_argument("--contraction", type=float, default=defaults.contraction,
+                        help="Averaging(contraction=...)")
     parser.add_argument("--out", help="write the runs and the summary to this JSON file")
     model_options = parser.add_argument_group(
         "model", "the measured figures the model starts from (defaults: this machine, "
@@ -303,6 +311,7 @@ def main() -> int:
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "machine": compare._machine(), "corpus": str(corpus),
                   "preset": args.preset, "period": args.period, "hot_rows": args.hot_rows,
+                  "contraction": args.contraction,
                   "python": platform.python_version(), "results": found}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")

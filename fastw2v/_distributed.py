@@ -31,14 +31,21 @@ Training
     round, the next, twice as large, every fourth round, and so on (the scheme of Ji et al.,
     "Parallelizing Word2Vec in Shared and Distributed Memory", arXiv:1604.04661): under Zipf's
     law every tier's rows see about as many updates between two rounds that combine them.
-    Each process sends (Allreduce) what its rows moved since they were last combined. The
-    `mean_rows` hottest rows take the mean of the moves: every process updates them thousands of
-    times per round, so each move is one estimate of the same step, and their sum would
-    overshoot it (it diverges from 4 processes on). Every other row takes the sum: a few updates
-    per round in each process, from different text, all of which one process reading the whole
-    corpus would have made (their mean, pWord2Vec's rule, divides the learning of most of the
-    vocabulary by the number of processes). The combined move is added to the rows as they are
-    by then, so the updates the workers made while the round ran are kept. At the end of every
+    Each process sends (Allreduce) what its rows moved since they were last combined, and a row
+    takes a share of the sum of the moves that depends on how often it was updated. A row
+    updated once in a while in each process, from different text, takes the sum: one process
+    reading the whole corpus would have made all of those updates (their mean, pWord2Vec's rule,
+    divides the learning of most of the vocabulary by the number of processes). A row every
+    process updates thousands of times per round has moved, in each process, most of the way to
+    where its updates pull it; each move is one estimate of the same step, and the sum would
+    overshoot (it diverges from 4 processes on): it takes the mean. In between: if each of a
+    row's u updates shrinks its distance to that point by a factor q, one process doing the
+    P processes' updates one after the other would have moved it (1 - q^(P u)) / (1 - q^u) times
+    one process's move, which is the rule: the sum times (1 - a^P) / (P (1 - a)), a = q^u. The
+    updates u of a row since it was last combined are its share of the words read (a word's
+    count; the words below a Huffman node) times the words each process read since then, and
+    ln q = -`contraction` x the learning rate at the time. The combined move is added to the
+    rows as they are by then, so the updates the workers made while the round ran are kept. At the end of every
     epoch the workers stop, every row is combined by the first process and sent from it, so
     that all processes start each epoch (and end training) with the same model. Each round also
     sums the words read, so that all processes follow one learning-rate schedule over the words
@@ -100,12 +107,14 @@ class Averaging:
         The processes that train together, such as ``MPI.COMM_WORLD``.
     period : float, default 0.1
         Seconds from the end of one averaging round to the start of the next.
-    hot_rows : int, default 1024
+    hot_rows : int, default 8192
         Rows combined in every round (the most frequent words); the next tiers, each as large as
         all the rows before it, are combined every 2nd, 4th, 8th... round.
-    mean_rows : int, default 1024
-        The hottest rows, whose moves in the processes are averaged; the moves of all other rows
-        are summed.
+    contraction : float, default 2.0
+        How far one update, per unit of learning rate, moves a row toward where its updates pull
+        it (as ``-ln`` of the factor left): it sets which rows take the mean of the processes'
+        moves (rows updated so often that each process's move reaches that point) and which
+        take their sum (rows updated rarely). 0 sums every move.
     timeout : float, default 300
         Seconds any process waits for the others in one collective call before it decides one
         of them died or hangs, and ends the job. It must exceed the longest legitimate wait: the
@@ -116,13 +125,13 @@ class Averaging:
     --------
     >>> from fastw2v import Averaging
     >>> Averaging(comm=None, period=0.5).hot_rows
-    1024
+    8192
     """
 
     comm: Any
     period: float = 0.1
-    hot_rows: int = 1024
-    mean_rows: int = 1024
+    hot_rows: int = 8192
+    contraction: float = 2.0
     timeout: float = 300.0
 
     def __post_init__(self) -> None:
@@ -131,10 +140,13 @@ class Averaging:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"Averaging {name} must be a number of seconds > 0, "
                                  f"got {value!r}")
-        for name, low in (("hot_rows", 1), ("mean_rows", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"Averaging {name} must be an int >= {low}, got {value!r}")
+        if (isinstance(self.hot_rows, bool) or not isinstance(self.hot_rows, int)
+                or self.hot_rows < 1):
+            raise ValueError(f"Averaging hot_rows must be an int >= 1, got {self.hot_rows!r}")
+        if (isinstance(self.contraction, bool) or not isinstance(self.contraction, (int, float))
+                or not self.contraction >= 0 or self.contraction == float("inf")):
+            raise ValueError("Averaging contraction must be a finite number >= 0, got "
+                             f"{self.contraction!r}")
 
 
 def settings(comm: Any) -> Averaging:
@@ -516,15 +528,33 @@ def _train_ranges(trainer: Any, state: Any, vocab_hash: Any, jobs: list,
         _corpus.train_file_range(trainer, state, vocab_hash, path, start, end)
 
 
-class _Rows:
-    """One matrix combined across processes: its rows as last combined (`base`), the rows whose
-    moves are averaged rather than summed, and the scratch buffers of one chunk."""
+def combined_share(updates: np.ndarray, processes: int) -> np.ndarray:
+    """The share of the summed moves a row takes, given `updates` (-ln of the factor by which
+    one process's updates since the last combination shrank the row's distance to where they
+    pull it): (1 - a^P) / (P (1 - a)) with a = exp(-updates); 1 (the sum) for rows that were not
+    updated, 1/P (the mean) for rows updated without end.
 
-    def __init__(self, live: np.ndarray, hot_first: bool, mean_rows: int) -> None:
+    >>> combined_share(np.array([0.0, 0.01, 1.0, 100.0]), 4).round(3).tolist()
+    [1.0, 0.985, 0.388, 0.25]
+    """
+    updates = np.asarray(updates, dtype=np.float64)
+    share = np.ones_like(updates)
+    moved = updates > 1e-12
+    share[moved] = np.expm1(-processes * updates[moved]) / (processes * np.expm1(-updates[moved]))
+    return share
+
+
+class _Rows:
+    """One matrix combined across processes: its rows as last combined (`base`), each row's
+    share of the words read and the words read when it was last combined, and the scratch
+    buffers of one chunk."""
+
+    def __init__(self, live: np.ndarray, hot_first: bool, shares: np.ndarray) -> None:
         self.live = live
         self.hot_first = hot_first
         self.base = live.copy()
-        self.mean_low, self.mean_high = self.span(mean_rows)
+        self.shares = shares
+        self.words_combined = np.zeros(len(live), dtype=np.int64)
         self.chunk = max(1, _CHUNK_BYTES // (live.shape[1] * live.itemsize))
         rows = min(self.chunk, len(live))
         self.moves = np.empty((rows, live.shape[1]), dtype=np.float32)
@@ -535,11 +565,15 @@ class _Rows:
         rows = min(rows, len(self.live))
         return (0, rows) if self.hot_first else (len(self.live) - rows, len(self.live))
 
-    def combine(self, start: int, end: int, processes: int) -> None:
-        """Turn the summed moves of rows [start, end), in `summed`, into their combined move."""
-        low, high = max(start, self.mean_low), min(end, self.mean_high)
-        if low < high:
-            self.summed[low - start:high - start] /= np.float32(processes)
+    def combine(self, start: int, end: int, processes: int, words: int, rate: float) -> None:
+        """Turn the summed moves of rows [start, end), in `summed`, into their combined move:
+        `words` were read by all processes by now, and one update of a row shrank its distance
+        to where its updates pull it by exp(-`rate`)."""
+        read = (words - self.words_combined[start:end]) / processes
+        updates = rate * self.shares[start:end] * read
+        self.summed[:end - start] *= combined_share(updates, processes).astype(
+            np.float32)[:, None]
+        self.words_combined[start:end] = words
 
 
 class ModelSync:
@@ -552,18 +586,22 @@ class ModelSync:
         self.share = share
         self._matrices: list[_Rows] = []
         if group.size > 1:
-            mean_rows = group.settings.mean_rows
-            self._matrices.append(_Rows(model.wv.vectors, True, mean_rows))
+            counts = np.asarray(model.wv.expandos["count"], dtype=np.float64)
+            self._matrices.append(_Rows(model.wv.vectors, True, counts / max(counts.sum(), 1)))
             for objective in model._objectives:
                 # Huffman inner nodes are numbered from the leaves up: the root, on every
                 # word's path, is the last row.
                 hot_first = not isinstance(objective, _objectives.HierarchicalSoftmax)
-                self._matrices.append(_Rows(objective.output, hot_first, mean_rows))
+                self._matrices.append(_Rows(objective.output, hot_first,
+                                            objective.row_shares(counts)))
         self._round = 0
         # Words other processes read, added to this trainer's schedule; this process's words
         # sent to the others so far.
         self._added = 0
         self._reported = 0
+        # Words all processes had reported by the last round: the same number in each process,
+        # so that all of them combine every row alike.
+        self._words_everywhere = 0
         self._thread: Optional[threading.Thread] = None
         self._epoch_done = threading.Event()
         self.rounds = 0
@@ -607,8 +645,9 @@ class ModelSync:
         trainer.add_words_done(missing)
         self._added += missing
         self._reported = local
+        self._words_everywhere = int(counts[0])
         for matrix in self._matrices:
-            self._combine(matrix, len(matrix.live), exact=True)
+            self._combine(matrix, len(matrix.live), exact=True, trainer=trainer)
         self.seconds_at_epoch_ends += time.perf_counter() - started
         return int(counts[1]), float(losses[0])
 
@@ -647,23 +686,26 @@ class ModelSync:
         others = int(total[0] - header[0])
         trainer.add_words_done(others)
         self._added += others
+        self._words_everywhere += int(total[0])
         if total[1] == 0:
             return False
         self._round += 1
         self.rounds += 1
         for matrix in self._matrices:
             self._combine(matrix, rows_for_round(self._round, self.group.settings.hot_rows,
-                                                 len(matrix.live)), exact=False)
+                                                 len(matrix.live)), exact=False, trainer=trainer)
         return True
 
-    def _combine(self, matrix: _Rows, rows: int, exact: bool) -> None:
+    def _combine(self, matrix: _Rows, rows: int, exact: bool, trainer: Any) -> None:
         """Combine the `rows` hottest rows of `matrix` across the processes, chunk by chunk:
         each sends what its rows moved since they were last combined, and the new rows are the
-        old ones plus the sum of the moves (their mean for the `mean_rows` hottest). `exact`
+        old ones plus each row's share of the sum of the moves (see `combined_share`). `exact`
         (workers stopped): the first process computes the new rows and sends them to all, so
         that every process holds the same rows bit for bit."""
         low, high = matrix.span(rows)
         live, base, group = matrix.live, matrix.base, self.group
+        words = self._words_everywhere
+        rate = group.settings.contraction * trainer.alpha_after(words)
         for start in range(low, high, matrix.chunk):
             end = min(start + matrix.chunk, high)
             moves, summed = matrix.moves[:end - start], matrix.summed[:end - start]
@@ -673,13 +715,14 @@ class ModelSync:
                 group.wait(group.comm.Ireduce(moves, summed if group.rank == 0 else None,
                                               root=0), "combining the model")
                 if group.rank == 0:
-                    matrix.combine(start, end, group.size)
+                    matrix.combine(start, end, group.size, words, rate)
                     base[start:end] += summed
+                matrix.words_combined[start:end] = words
                 group.wait(group.comm.Ibcast(base[start:end], root=0), "combining the model")
                 np.copyto(live[start:end], base[start:end])
             else:
                 group.wait(group.comm.Iallreduce(moves, summed), "combining the model")
-                matrix.combine(start, end, group.size)
+                matrix.combine(start, end, group.size, words, rate)
                 base[start:end] += summed
                 # Added to the rows as they are now, not as they were sent: what the workers
                 # wrote meanwhile is kept.
@@ -714,7 +757,7 @@ def train(model: Any, comm: Any, corpus_file: Any, *, total_words: int,
                           "total_words": total_words, "total_examples": total_examples,
                           "compute_loss": compute_loss},
                 "averaging": {"period": averaging.period, "hot_rows": averaging.hot_rows,
-                              "mean_rows": averaging.mean_rows},
+                              "contraction": averaging.contraction},
                 "corpus": share.description, "model": _fingerprint(model)},
                 "training")
             if not any(start < end for jobs in share.jobs for _, _, start, end in jobs):

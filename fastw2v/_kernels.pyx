@@ -471,14 +471,19 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
         flush_loss(w)
 
 
-cdef float current_alpha(const Model *m) noexcept nogil:
+cdef float alpha_after(const Model *m, int64_t words_done) noexcept nogil:
+    """The learning rate once `words_done` raw words are on the schedule."""
     cdef double progress
     if m.total_words <= 0:
         return <float>m.alpha_start
-    progress = <double>fw_atomic_load(m.words_done) / m.total_words
+    progress = <double>words_done / m.total_words
     if progress > 1.0:
         progress = 1.0
     return <float>(m.alpha_start - (m.alpha_start - m.alpha_end) * progress)
+
+
+cdef float current_alpha(const Model *m) noexcept nogil:
+    return alpha_after(m, fw_atomic_load(m.words_done))
 
 
 cdef int64_t add_words_done(const Model *m, int64_t raw_words) noexcept nogil:
@@ -659,6 +664,10 @@ cdef class Trainer:
     @property
     def alpha(self) -> float:
         return current_alpha(&self.model)
+
+    def alpha_after(self, int64_t words_done) -> float:
+        """The learning rate once `words_done` raw words are on the schedule."""
+        return alpha_after(&self.model, words_done)
 
     def request_stop(self) -> None:
         """Ask every worker to return after its current sentence."""

@@ -66,6 +66,12 @@ class Objective:
     def update_tables(self, config: TrainingConfig, counts: np.ndarray) -> None:
         """Rebuild the sampling tables from the (new) counts; nothing by default."""
 
+    def row_shares(self, counts: np.ndarray) -> np.ndarray:
+        """Each output row's share of the words read: the fraction whose predictions update it
+        (the target's own row by default), for combining models across processes."""
+        total = counts.sum()
+        return counts / total if total > 0 else np.zeros(len(counts))
+
     def grow(self, config: TrainingConfig, counts: np.ndarray) -> None:
         """Follow a vocabulary that grew to len(counts) words: rows learned so far are kept,
         new words' rows start at zero, and the tables are rebuilt from the combined counts."""
@@ -130,6 +136,15 @@ class HierarchicalSoftmax(Objective):
         # Rebuilt from the combined counts after a vocabulary update: inner nodes keep their
         # rows, so the tree's early nodes start from what was learned before.
         self.paths = _vocab.huffman_paths(counts)
+
+    def row_shares(self, counts: np.ndarray) -> np.ndarray:
+        """An inner node's share is that of the words below it: the root's is 1."""
+        assert self.paths is not None
+        points, _, offsets = self.paths
+        shares = np.zeros(len(self.output))
+        np.add.at(shares, points, np.repeat(counts.astype(np.float64), np.diff(offsets)))
+        total = counts.sum()
+        return shares / total if total > 0 else shares
 
     def kernel_table(self) -> dict[str, Any]:
         assert self.paths is not None

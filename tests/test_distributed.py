@@ -2,6 +2,7 @@
 whole jobs under ``mpiexec -n 1/2/3``, started from here as subprocesses."""
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastw2v import Averaging, Word2Vec, _corpus, _count, _distributed
+from fastw2v import Averaging, Word2Vec, _corpus, _count, _distributed, _objectives
+from fastw2v._config import TrainingConfig
 
 MPIEXEC = (shutil.which("mpiexec", path=os.path.dirname(sys.executable))
            or shutil.which("mpiexec"))
@@ -231,18 +233,49 @@ def test_counting_a_byte_range_reads_only_it(tmp_path):
         _count.count_file_words(str(path), start=5, end=2)
 
 
-@pytest.mark.parametrize("hot_first", [True, False])
-def test_the_hottest_rows_average_their_moves_and_the_others_sum_them(hot_first):
-    rows = _distributed._Rows(np.zeros((10, 2), dtype=np.float32), hot_first, mean_rows=3)
+def test_a_row_takes_the_sum_of_rare_moves_and_the_mean_of_saturated_ones():
+    # A row updated u times (in units of -ln of the factor left) by each of P processes: one
+    # process doing all P*u updates moves it (1 - a^P) / (1 - a) times as far, a = exp(-u).
+    for processes in (2, 3, 8):
+        for updates in (1e-6, 0.05, 0.7, 3.0, 40.0):
+            a = math.exp(-updates)
+            expected = (1 - a ** processes) / (processes * (1 - a))
+            assert _distributed.combined_share(np.array([updates]), processes)[0] == \
+                pytest.approx(expected, rel=1e-9)
+    shares = _distributed.combined_share(np.array([0.0, 1e-9, 1e3]), 4)
+    assert shares.tolist() == [1.0, pytest.approx(1.0), 0.25]
+
+
+def test_rows_combine_by_how_often_they_were_updated_since_last_time():
+    processes, rate = 3, 0.1
+    shares = np.array([0.5, 0.1, 1e-3, 1e-5, 0.0])
+    rows = _distributed._Rows(np.zeros((5, 2), dtype=np.float32), True, shares)
     rows.summed[:] = 6.0
-    rows.combine(0, 10, processes=3)
-    averaged = [0, 1, 2] if hot_first else [7, 8, 9]
-    assert rows.summed[:, 0].tolist() == [2.0 if r in averaged else 6.0 for r in range(10)]
-    # A chunk that starts inside the averaged rows.
+    rows.combine(0, 5, processes, words=3000, rate=rate)
+    expected = 6.0 * _distributed.combined_share(rate * shares * 1000, processes)
+    np.testing.assert_allclose(rows.summed[:5, 0], expected, rtol=1e-6)
+    assert rows.summed[0, 0] == pytest.approx(2.0)  # saturated: the mean
+    assert rows.summed[4, 0] == 6.0  # never updated: the sum
+    # Rows 1-2 combined again 300 words later count only the words read since.
     rows.summed[:] = 6.0
-    rows.combine(2, 8, processes=3)
-    assert rows.summed[:6, 0].tolist() == ([2.0] + [6.0] * 5 if hot_first else
-                                           [6.0] * 5 + [2.0])
+    rows.combine(1, 3, processes, words=3300, rate=rate)
+    np.testing.assert_allclose(
+        rows.summed[:2, 0], 6.0 * _distributed.combined_share(rate * shares[1:3] * 100,
+                                                              processes), rtol=1e-6)
+    assert rows.words_combined.tolist() == [3000, 3300, 3300, 3000, 3000]
+
+
+def test_huffman_nodes_share_the_words_below_them():
+    counts = np.array([5, 3, 1, 1])
+    objective = _objectives.HierarchicalSoftmax.create(TrainingConfig(hs=1, negative=0),
+                                                       counts)
+    shares = objective.row_shares(counts)
+    points, _, offsets = objective.paths
+    assert shares[points[offsets[0]]] == 1.0  # every path starts at the root
+    assert shares.max() == 1.0 and shares[len(counts) - 1:].sum() == 0.0
+    for node in range(len(counts) - 1):
+        below = [w for w in range(len(counts)) if node in points[offsets[w]:offsets[w + 1]]]
+        assert shares[node] == pytest.approx(counts[below].sum() / counts.sum())
 
 
 def test_averaging_settings_are_checked():
@@ -250,8 +283,9 @@ def test_averaging_settings_are_checked():
         Averaging(comm=None, period=0)
     with pytest.raises(ValueError, match="hot_rows"):
         Averaging(comm=None, hot_rows=0)
-    with pytest.raises(ValueError, match="mean_rows"):
-        Averaging(comm=None, mean_rows=-1)
+    for contraction in (-1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match="contraction"):
+            Averaging(comm=None, contraction=contraction)
     with pytest.raises(TypeError, match="mpi4py communicator"):
         _distributed.settings("COMM_WORLD")
 
@@ -313,7 +347,7 @@ def test_planted_groups_are_learned_across_processes(tmp_path, planted_path, pro
 def test_rows_beyond_the_hottest_sum_their_moves(tmp_path, zipf_path):
     params = dict(QUICK, workers=1, epochs=6, hs=1, negative=5, compute_loss=True)
     reports, completed = run_job(tmp_path, 2, str(zipf_path), params,
-                                 averaging=dict(period=0.002, hot_rows=4, mean_rows=8))
+                                 averaging=dict(period=0.002, hot_rows=4))
     assert completed.returncode == 0, completed.stderr
     alone = Word2Vec(corpus_file=str(zipf_path), **params)
     assert reports[0]["trained"] == reports[1]["trained"]
