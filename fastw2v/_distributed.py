@@ -45,7 +45,9 @@ Training
     updates u of a row since it was last combined are its share of the words read (a word's
     count; the words below a Huffman node) times the words each process read since then, and
     ln q = -`contraction` x the learning rate at the time. The combined move is added to the
-    rows as they are by then, so the updates the workers made while the round ran are kept. At the end of every
+    rows as they are by then, so the updates the workers made while the round ran are kept.
+    Rows combined every 2**k-th round count 2**k rounds' words, so that tiers combined rarely
+    take nearly the mean: hence tiers from 8192 rows by default. At the end of every
     epoch the workers stop, every row is combined by the first process and sent from it, so
     that all processes start each epoch (and end training) with the same model. Each round also
     sums the words read, so that all processes follow one learning-rate schedule over the words

@@ -143,8 +143,8 @@ def test_counting_in_threads_gives_one_pass_result(tmp_path, monkeypatch, thread
     path.write_bytes(text)
     calls = []
     original = _count.count_file_ranges
-    monkeypatch.setattr(_count, "count_file_ranges",
-                        lambda p, ranges, *a: (calls.append(len(ranges)), original(p, ranges, *a))[1])
+    monkeypatch.setattr(_count, "count_file_ranges", lambda p, ranges, *a: (
+        calls.append(len(ranges)), original(p, ranges, *a))[1])
     one = vocab_mod.scan_corpus_file(path, max_sentence_length=20)
     monkeypatch.setattr(vocab_mod, "PARALLEL_COUNT_BYTES", len(text) // (threads + 1))
     parts = vocab_mod.scan_corpus_file(path, max_sentence_length=20, threads=threads)
