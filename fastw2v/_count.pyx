@@ -216,11 +216,11 @@ def count_file_words(path, int64_t max_vocab_size=0,
 
 
 def count_file_ranges(path, ranges, int64_t max_sentence_length=MAX_SENTENCE_LENGTH):
-    """`count_file_words` of the whole file, one thread per byte range.
+    """`count_file_words` of the bytes the ranges cover, one thread per range.
 
-    The ranges must follow each other from byte 0 to the end of the file, each after the first
-    starting right after a newline: then each range's sentences are the file's, and the tables
-    merged in range order hold the words in the order one pass first sees them. Without
+    The ranges must follow each other, each after the first starting right after a newline:
+    then each range's sentences are those of one pass over them all, and the tables merged in
+    range order hold the words in the order that pass first sees them. Without
     `max_vocab_size`: pruning as the count goes depends on everything counted before.
     """
     import threading

@@ -13,8 +13,9 @@ Data
     trained, by exactly one process.
 Vocabulary
     Each process counts its share with the trainer's tokenizer (`_count.count_file_words` on its
-    byte ranges); the first process merges the tables in process order (so that words keep the
-    order a single pass over the file would first see them in) and sends the merged counts to
+    byte ranges, in up to `workers` threads for large ones, as one process counts a file); the
+    first process merges the tables in process order (so that words keep the order a single
+    pass over the file would first see them in) and sends the merged counts to
     every process, where `Word2Vec` prunes and sorts them as it always does. Vocabulary, Huffman
     tree, noise table and initial vectors are then computed from the same counts and seed:
     identical everywhere, and identical to one process counting the whole file. (With
@@ -83,7 +84,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from fastw2v import _corpus, _count, _objectives
+from fastw2v import _corpus, _count, _objectives, _vocab
 from fastw2v._vocab import CorpusScan
 
 logger = logging.getLogger("fastw2v.distributed")
@@ -437,13 +438,18 @@ def plan_share(paths: Sequence[str], workers: int, processes: int, rank: int) ->
 # ------------------------------------------------------------------------------ vocabulary
 
 
-def _count_share(share: Share, max_vocab_size: Optional[int]) -> tuple:
+def _count_share(share: Share, max_vocab_size: Optional[int], threads: int = 1) -> tuple:
     counts: dict[str, int] = {}
     total = sentences = 0
     min_reduce = 1
     for path, start, end in share.count_ranges:
-        items, words, lines, reduced = _count.count_file_words(
-            path, max_vocab_size or 0, _corpus.MAX_SENTENCE_LENGTH, start, end)
+        parts = None if max_vocab_size else _vocab.count_ranges(path, threads, start, end)
+        if parts:
+            items, words, lines, reduced = _count.count_file_ranges(
+                path, parts, _corpus.MAX_SENTENCE_LENGTH)
+        else:
+            items, words, lines, reduced = _count.count_file_words(
+                path, max_vocab_size or 0, _corpus.MAX_SENTENCE_LENGTH, start, end)
         for key, count in items:
             try:
                 word = key.decode("utf-8")
@@ -489,7 +495,8 @@ def scan_corpus(comm: Any, model: Any, corpus_iterable: Any, corpus_file: Any) -
             share = plan_share(paths, model.workers, group.size, group.rank)
             group.agree_on({"parameters": model.config.saved(), "corpus": share.description},
                            "the vocabulary's parameters and corpus")
-            table = group.agree(lambda: _count_share(share, model.max_vocab_size),
+            table = group.agree(lambda: _count_share(share, model.max_vocab_size,
+                                                     model.workers),
                                 "counting the vocabulary")
             tables = group.gather_object(table, "sending the word counts")
             merged = group.bcast_object(

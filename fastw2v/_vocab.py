@@ -94,7 +94,7 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
     from fastw2v import _corpus, _count
 
     max_sentence_length = max_sentence_length or _corpus.MAX_SENTENCE_LENGTH
-    ranges = _count_ranges(path, threads) if not max_vocab_size else None
+    ranges = count_ranges(path, threads) if not max_vocab_size else None
     if ranges:
         items, total_words, sentences, min_reduce = _count.count_file_ranges(
             path, ranges, max_sentence_length)
@@ -113,28 +113,33 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
 
 #: Bytes of corpus per counting thread below which one thread counts alone.
 PARALLEL_COUNT_BYTES = 8 << 20
+# How far past a nominal cut a newline is looked for.
+_CUT_PROBE_BYTES = 1 << 16
 
 
-def _count_ranges(path: str | os.PathLike, threads: int) -> list[tuple[int, int]] | None:
-    """Byte ranges for `threads` counting threads, each after the first starting right after a
-    newline (so that the ranges hold the file's sentences); None when one thread should count
-    (a small file, one thread, or no newline near a cut)."""
-    from fastw2v import _corpus
-
+def count_ranges(path: str | os.PathLike, threads: int, start: int = 0,
+                 end: int | None = None) -> list[tuple[int, int]] | None:
+    """Bytes [start, end) of a corpus file (to its end by default) cut into up to `threads`
+    ranges that each start right after a newline, so that together they hold the same sentences;
+    None when one thread should count it (too few bytes for two, or no newline near a cut)."""
     try:
-        size = os.path.getsize(path)
+        end = os.path.getsize(path) if end is None else end
     except OSError:
         return None  # the count names the file
-    threads = min(threads, size // PARALLEL_COUNT_BYTES)
+    threads = min(threads, (end - start) // PARALLEL_COUNT_BYTES)
     if threads < 2:
         return None
-    ranges = _corpus.file_ranges(path, threads)
+    bounds = [start]
     with open(path, "rb") as f:
-        for start, end in ranges[1:]:
-            f.seek(start - 1)
-            if start >= end or f.read(1) != b"\n":
+        for k in range(1, threads):
+            nominal = start + (end - start) * k // threads
+            f.seek(nominal - 1)  # a newline just before the nominal cut is a cut there
+            cut = f.read(_CUT_PROBE_BYTES).find(b"\n")
+            if cut < 0 or not bounds[-1] < nominal + cut < end:
                 return None
-    return ranges
+            bounds.append(nominal + cut)
+    bounds.append(end)
+    return list(zip(bounds, bounds[1:]))
 
 
 def effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:

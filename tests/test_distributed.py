@@ -222,6 +222,33 @@ def test_counting_byte_ranges_counts_the_file_once(zipf_path):
         assert (words, lines) == (total, sentences)
 
 
+@pytest.mark.parametrize("paths", [1, 3])
+def test_a_process_counts_its_share_in_threads_as_in_one(zipf_path, tmp_path, monkeypatch,
+                                                          paths):
+    from fastw2v import _vocab
+
+    files = [str(zipf_path)] if paths == 1 else []
+    for index in range(paths if paths > 1 else 0):
+        shard = tmp_path / f"shard{index}.txt"
+        shard.write_text("\n".join(zipf_lines(seed=index)) + "\n")
+        files.append(str(shard))
+    calls = []
+    original = _count.count_file_ranges
+    monkeypatch.setattr(_count, "count_file_ranges", lambda p, ranges, *a: (
+        calls.append(len(ranges)), original(p, ranges, *a))[1])
+    for rank in range(2):
+        share = _distributed.plan_share(files, 2, 2, rank)
+        one = _distributed._count_share(share, None, threads=3)
+        assert not calls  # too small to cut
+        monkeypatch.setattr(_vocab, "PARALLEL_COUNT_BYTES", 1000)
+        threaded = _distributed._count_share(share, None, threads=3)
+        monkeypatch.setattr(_vocab, "PARALLEL_COUNT_BYTES", 8 << 20)
+        assert calls and set(calls) == {3}
+        calls.clear()
+        assert one[0] == threaded[0] and one[2:] == threaded[2:]
+        np.testing.assert_array_equal(one[1], threaded[1])
+
+
 def test_counting_a_byte_range_reads_only_it(tmp_path):
     path = tmp_path / "c.txt"
     path.write_bytes(b"a b\nc d\ne f\n")
