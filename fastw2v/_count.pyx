@@ -114,7 +114,7 @@ cdef class _WordCounter:
             self._reindex()
         return 0
 
-    cdef int add(self, const uint8_t *token, int64_t length, int64_t count=1) noexcept nogil:
+    cdef int add(self, const uint8_t *token, int64_t length, int64_t count) noexcept nogil:
         """Add `count` to the token's entry, making one at the end of the table if it is new;
         -1 when memory runs out."""
         cdef uint64_t h = hash_token(token, length)
@@ -290,7 +290,7 @@ def _count_into(_WordCounter counter, path, int64_t max_vocab_size,
                         if tokens.ended_length > MAX_TOKEN_BYTES:
                             too_long_at = consumed + i - tokens.ended_length
                             break
-                        if counter.add(tokens.token, tokens.ended_length):
+                        if counter.add(tokens.token, tokens.ended_length, 1):
                             failed = True
                             break
                         total += 1

@@ -84,7 +84,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from fastw2v import _corpus, _count, _objectives, _vocab
+from fastw2v import _corpus, _objectives, _vocab
 from fastw2v._vocab import CorpusScan
 
 logger = logging.getLogger("fastw2v.distributed")
@@ -443,13 +443,8 @@ def _count_share(share: Share, max_vocab_size: Optional[int], threads: int = 1) 
     total = sentences = 0
     min_reduce = 1
     for path, start, end in share.count_ranges:
-        parts = None if max_vocab_size else _vocab.count_ranges(path, threads, start, end)
-        if parts:
-            items, words, lines, reduced = _count.count_file_ranges(
-                path, parts, _corpus.MAX_SENTENCE_LENGTH)
-        else:
-            items, words, lines, reduced = _count.count_file_words(
-                path, max_vocab_size or 0, _corpus.MAX_SENTENCE_LENGTH, start, end)
+        items, words, lines, reduced = _vocab.count_file(
+            path, max_vocab_size, _corpus.MAX_SENTENCE_LENGTH, threads, start, end)
         for key, count in items:
             try:
                 word = key.decode("utf-8")
@@ -596,7 +591,7 @@ class ModelSync:
         self._matrices: list[_Rows] = []
         if group.size > 1:
             counts = np.asarray(model.wv.expandos["count"], dtype=np.float64)
-            self._matrices.append(_Rows(model.wv.vectors, True, counts / max(counts.sum(), 1)))
+            self._matrices.append(_Rows(model.wv.vectors, True, _objectives.word_shares(counts)))
             for objective in model._objectives:
                 # Huffman inner nodes are numbered from the leaves up: the root, on every
                 # word's path, is the last row.

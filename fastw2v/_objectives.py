@@ -31,6 +31,13 @@ HOT_NODES = 63
 HOT_MERGE_WORDS = 256
 
 
+def word_shares(counts: np.ndarray) -> np.ndarray:
+    """Each word's share of the words read (zeros when nothing was counted)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    return counts / total if total > 0 else np.zeros(len(counts))
+
+
 class Objective:
     """What every objective provides; subclasses fill in the tables.
 
@@ -69,8 +76,7 @@ class Objective:
     def row_shares(self, counts: np.ndarray) -> np.ndarray:
         """Each output row's share of the words read: the fraction whose predictions update it
         (the target's own row by default), for combining models across processes."""
-        total = counts.sum()
-        return counts / total if total > 0 else np.zeros(len(counts))
+        return word_shares(counts)
 
     def grow(self, config: TrainingConfig, counts: np.ndarray) -> None:
         """Follow a vocabulary that grew to len(counts) words: rows learned so far are kept,
@@ -141,10 +147,11 @@ class HierarchicalSoftmax(Objective):
         """An inner node's share is that of the words below it: the root's is 1."""
         assert self.paths is not None
         points, _, offsets = self.paths
-        shares = np.zeros(len(self.output))
-        np.add.at(shares, points, np.repeat(counts.astype(np.float64), np.diff(offsets)))
+        counts = np.asarray(counts, dtype=np.float64)
+        below = np.bincount(points, weights=np.repeat(counts, np.diff(offsets)),
+                            minlength=len(self.output))
         total = counts.sum()
-        return shares / total if total > 0 else shares
+        return below / total if total > 0 else below
 
     def kernel_table(self) -> dict[str, Any]:
         assert self.paths is not None

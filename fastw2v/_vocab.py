@@ -91,16 +91,10 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
     on every word; `max_vocab_size` prunes as `scan_sentences` does. Up to `threads` threads
     count line-aligned parts of a large file at once, with the same result as one.
     """
-    from fastw2v import _corpus, _count
+    from fastw2v import _corpus
 
-    max_sentence_length = max_sentence_length or _corpus.MAX_SENTENCE_LENGTH
-    ranges = count_ranges(path, threads) if not max_vocab_size else None
-    if ranges:
-        items, total_words, sentences, min_reduce = _count.count_file_ranges(
-            path, ranges, max_sentence_length)
-    else:
-        items, total_words, sentences, min_reduce = _count.count_file_words(
-            path, max_vocab_size or 0, max_sentence_length)
+    items, total_words, sentences, min_reduce = count_file(
+        path, max_vocab_size, max_sentence_length or _corpus.MAX_SENTENCE_LENGTH, threads)
     counts = {}
     for key, count in items:
         try:
@@ -115,6 +109,18 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
 PARALLEL_COUNT_BYTES = 8 << 20
 # How far past a nominal cut a newline is looked for.
 _CUT_PROBE_BYTES = 1 << 16
+
+
+def count_file(path: str | os.PathLike, max_vocab_size: int | None, max_sentence_length: int,
+               threads: int, start: int = 0, end: int | None = None) -> tuple:
+    """`_count.count_file_words` of bytes [start, end) of a corpus file (to its end by default),
+    in up to `threads` threads when it is large and there is no `max_vocab_size`."""
+    from fastw2v import _count
+
+    ranges = None if max_vocab_size else count_ranges(path, threads, start, end)
+    if ranges:
+        return _count.count_file_ranges(path, ranges, max_sentence_length)
+    return _count.count_file_words(path, max_vocab_size or 0, max_sentence_length, start, end)
 
 
 def count_ranges(path: str | os.PathLike, threads: int, start: int = 0,
