@@ -353,9 +353,16 @@ class Word2Vec:
         start at, so that an update draws new ones."""
         size, dim = len(self.wv.index_to_key), self.vector_size
         rng = np.random.default_rng([self.seed & (2**64 - 1), old_size])
-        fresh = (rng.random((size - old_size, dim), dtype=np.float32) * 2 - 1) / dim
-        old_vectors = self.wv.vectors[:old_size] if old_size else np.zeros((0, dim), np.float32)
-        self.wv.vectors = np.ascontiguousarray(np.vstack([old_vectors, fresh]), dtype=np.float32)
+        # Drawn and scaled in place, in the matrix itself: at a million words of 300 dimensions
+        # each temporary would be another 1.2 GB to allocate, fault in and copy.
+        vectors = np.empty((size, dim), dtype=np.float32)
+        vectors[:old_size] = self.wv.vectors[:old_size]
+        fresh = vectors[old_size:]
+        rng.random(out=fresh, dtype=np.float32)
+        fresh *= 2
+        fresh -= 1
+        fresh /= dim
+        self.wv.vectors = vectors
         self.wv.norms = None
 
     # ------------------------------------------------------------------------------- training
