@@ -57,6 +57,36 @@ def test_atomic_write_text_mode_is_utf8(tmp_path):
     assert target.read_bytes().decode("utf-8") == "naïve 日本"
 
 
+@pytest.mark.parametrize("mode", ["wb", "w"])
+def test_atomic_write_starts_the_disk_writing_every_few_megabytes(tmp_path, monkeypatch, mode):
+    requests = []
+    # The module atomic_write runs in (a doctest run may have imported a second copy of it).
+    module = atomic_write.__wrapped__.__globals__
+    monkeypatch.setitem(module, "_WRITEBACK_BYTES", 4096)
+    monkeypatch.setitem(module, "_start_writeback", requests.append)
+    line = "0123456789" * 10 + "\n"
+    with atomic_write(tmp_path / "big", mode) as handle:
+        for _ in range(1000):  # 101,000 bytes, written through the 8 KiB buffer
+            handle.write(line if mode == "w" else line.encode())
+    assert (tmp_path / "big").read_text() == line * 1000
+    # The buffer hands the OS 8 KiB at a time, each over the 4096 bytes of a request: about
+    # one request per 8 KiB, all of them for the temporary file's fd.
+    assert 101_000 // 8192 - 1 <= len(requests) <= 101_000 // 4096
+    assert len(set(requests)) == 1
+
+
+def test_writeback_request_is_harmless_on_a_real_file(tmp_path):
+    path = tmp_path / "data"
+    with open(path, "wb") as handle:
+        handle.write(b"x" * 100_000)
+        handle.flush()
+        files._start_writeback(handle.fileno())
+        handle.write(b"y")
+    assert path.read_bytes() == b"x" * 100_000 + b"y"
+    if sys.platform.startswith("linux"):
+        assert files._sync_file_range  # bound from the C library
+
+
 def test_atomic_write_rejects_other_modes(tmp_path):
     with pytest.raises(ValueError, match="mode"), atomic_write(tmp_path / "x", "ab"):
         pass
