@@ -458,10 +458,26 @@ FW_CLONES static void fw_logistic_step(int dim, int n_in, float *const *inputs,
                                          float *input_grads, float *scratch,
                                          float **input_rows, float *loss_scores,
                                          float *loss_weights) {
-    if (n_in == 1) fw_dots_of_one(dim, inputs[0], n_out, outputs, scratch);
+    if (n_in == 1) {
+        fw_dots_of_one(dim, inputs[0], n_out, outputs, scratch);
+    } else {
+        /* Inputs four at a time against each output; the inputs past the last multiple of four
+         * each against all outputs, four outputs at a time, rather than in one dependent chain
+         * per output: the same sums, so the same bits. */
+        int blocked = n_in & ~3;
+        float scores[64];
+        if (blocked)
+            for (int o = 0; o < n_out; o++) fw_dots(dim, outputs[o], blocked, inputs, scratch + (size_t)o * n_in);
+        for (int b = blocked; b < n_in; b++) {
+            for (int first = 0; first < n_out; first += 64) {
+                int count = n_out - first < 64 ? n_out - first : 64;
+                fw_dots_of_one(dim, inputs[b], count, outputs + first, scores);
+                for (int o = 0; o < count; o++) scratch[(size_t)(first + o) * n_in + b] = scores[o];
+            }
+        }
+    }
     for (int o = 0; o < n_out; o++) {
         float *scores = scratch + (size_t)o * n_in;
-        if (n_in > 1) fw_dots(dim, outputs[o], n_in, inputs, scores);
         for (int b = 0; b < n_in; b++) {
             float score = scores[b];
             float weight = in_weights[b] * out_weights[o];
