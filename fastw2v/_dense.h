@@ -465,14 +465,14 @@ FW_CLONES static void fw_logistic_step(int dim, int n_in, float *const *inputs,
          * each against all outputs, four outputs at a time, rather than in one dependent chain
          * per output: the same sums, so the same bits. */
         int blocked = n_in & ~3;
-        float scores[64];
+        float leftover[64];
         if (blocked)
             for (int o = 0; o < n_out; o++) fw_dots(dim, outputs[o], blocked, inputs, scratch + (size_t)o * n_in);
         for (int b = blocked; b < n_in; b++) {
             for (int first = 0; first < n_out; first += 64) {
                 int count = n_out - first < 64 ? n_out - first : 64;
-                fw_dots_of_one(dim, inputs[b], count, outputs + first, scores);
-                for (int o = 0; o < count; o++) scratch[(size_t)(first + o) * n_in + b] = scores[o];
+                fw_dots_of_one(dim, inputs[b], count, outputs + first, leftover);
+                for (int o = 0; o < count; o++) scratch[(size_t)(first + o) * n_in + b] = leftover[o];
             }
         }
     }
