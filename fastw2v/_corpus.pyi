@@ -41,4 +41,12 @@ def train_file_range(
     end: int,
     cache: RangeCache | None = ...,
 ) -> None: ...
+def line_ranges(
+    path: _Path,
+    parts: int,
+    start: int = ...,
+    end: int | None = ...,
+    lines_only: bool = ...,
+    probe_bytes: int = ...,
+) -> list[tuple[int, int]] | None: ...
 def file_ranges(path: _Path, workers: int, probe_bytes: int = ...) -> list[tuple[int, int]]: ...

@@ -6,8 +6,9 @@ Two ways text reaches the kernels:
 - `train_file_range` reads one line-aligned byte range of a corpus file, tokenises it with the
   tokenizer of `_tokenize.pxd` (the one `_count` counted the vocabulary with), looks words up in
   a C hash table, and trains each sentence, all without the GIL.
-`file_ranges` cuts a file into such ranges. A `RangeCache` keeps the word ids of a range from
-its first pass, so that later epochs train from memory instead of reading and tokenising again.
+`file_ranges` cuts a file into such ranges (`line_ranges` cuts any part of one, for counting
+too). A `RangeCache` keeps the word ids of a range from its first pass, so that later epochs
+train from memory instead of reading and tokenising again.
 """
 
 import os
@@ -52,7 +53,7 @@ cnp.import_array()
 #: Sentences longer than this many tokens are cut into consecutive pieces (nothing is dropped,
 #: only windows across a cut are lost); defined once, in _tokenize.pxd.
 MAX_SENTENCE_LENGTH = _MAX_SENTENCE_LENGTH
-# How far past a worker's nominal start `file_ranges` looks for the next newline.
+# How far past a range's nominal start `line_ranges` looks for the next newline.
 cdef enum:
     PROBE_BYTES = 1 << 16
 #: Lines longer than this may not start a worker's byte range (see `_count.splits_like_str_split`).
@@ -415,19 +416,35 @@ def train_file_range(Trainer trainer, WorkerState worker, VocabHash vocab, path,
         fclose(f)
 
 
-def file_ranges(path, int workers, int64_t probe_bytes=PROBE_BYTES):
-    """Split a corpus file into `workers` byte ranges that start right after a newline, or after
-    whitespace if no newline is near (one-line corpora), so that no token is cut in two."""
-    size = os.path.getsize(path)
-    bounds = [0]
+def line_ranges(path, int parts, int64_t start=0, end=None, bint lines_only=False,
+                int64_t probe_bytes=PROBE_BYTES):
+    """Bytes [start, end) of a corpus file (to its end by default) cut into `parts` consecutive
+    ranges, each cut right after the first newline at or after one byte before its nominal
+    place (so a newline just before it cuts there), looked for within `probe_bytes`.
+
+    Where no newline is that near (a one-line corpus): with `lines_only`, None (the caller
+    reads the file whole); otherwise the cut goes after the first whitespace, or to the end,
+    so that no token is cut in two. Ranges may be empty.
+    """
+    end = os.path.getsize(path) if end is None else end
+    bounds = [start]
     with open(path, "rb") as f:
-        for k in range(1, workers):
-            nominal = max(size * k // workers, bounds[len(bounds) - 1])
-            f.seek(nominal)
+        for k in range(1, parts):
+            nominal = max(start + (end - start) * k // parts, bounds[len(bounds) - 1] + 1)
+            f.seek(nominal - 1)
             window = f.read(probe_bytes)
             cut = window.find(b"\n")
+            if cut < 0 and lines_only:
+                return None
             if cut < 0:
                 cut = next((i for i, c in enumerate(window) if c in b" \t\r\x0b\x0c"), -1)
-            bounds.append(size if cut < 0 else min(size, nominal + cut + 1))
-    bounds.append(size)
-    return [(bounds[k], bounds[k + 1]) for k in range(workers)]
+            bounds.append(end if cut < 0 else min(end, nominal + cut))
+    bounds.append(end)
+    return list(zip(bounds, bounds[1:]))
+
+
+def file_ranges(path, int workers, int64_t probe_bytes=PROBE_BYTES):
+    """A corpus file cut into one byte range per worker that each start right after a newline,
+    or after whitespace if no newline is near (one-line corpora), so that no token is cut in
+    two (`line_ranges` of the whole file)."""
+    return line_ranges(path, workers, probe_bytes=probe_bytes)

@@ -445,13 +445,7 @@ def _count_share(share: Share, max_vocab_size: Optional[int], threads: int = 1) 
     for path, start, end in share.count_ranges:
         items, words, lines, reduced = _vocab.count_file(
             path, max_vocab_size, _corpus.MAX_SENTENCE_LENGTH, threads, start, end)
-        for key, count in items:
-            try:
-                word = key.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise ValueError(f"corpus file {path!r} is not valid UTF-8 (token "
-                                 f"{key[:40]!r}: {error.reason})") from None
-            counts[word] = counts.get(word, 0) + count
+        _vocab.add_decoded_counts(counts, path, items)
         total += words
         sentences += lines
         min_reduce = max(min_reduce, reduced)

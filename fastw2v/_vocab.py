@@ -95,20 +95,25 @@ def scan_corpus_file(path: str | os.PathLike, max_vocab_size: int | None = None,
 
     items, total_words, sentences, min_reduce = count_file(
         path, max_vocab_size, max_sentence_length or _corpus.MAX_SENTENCE_LENGTH, threads)
-    counts = {}
+    counts: dict[str, int] = {}
+    add_decoded_counts(counts, path, items)
+    return CorpusScan(counts, sentences, total_words, min_reduce)
+
+
+def add_decoded_counts(counts: dict[str, int], path: str | os.PathLike, items: Iterable) -> None:
+    """Add a compiled count's (bytes, count) items to `counts`, keyed by the decoded word, in
+    their order; a token that is not UTF-8 is an error that names the file."""
     for key, count in items:
         try:
-            counts[key.decode("utf-8")] = count
+            word = key.decode("utf-8")
         except UnicodeDecodeError as error:
             raise ValueError(f"corpus file {os.fspath(path)!r} is not valid UTF-8 "
                              f"(token {key[:40]!r}: {error.reason})") from None
-    return CorpusScan(counts, sentences, total_words, min_reduce)
+        counts[word] = counts.get(word, 0) + count
 
 
 #: Bytes of corpus per counting thread below which one thread counts alone.
 PARALLEL_COUNT_BYTES = 8 << 20
-# How far past a nominal cut a newline is looked for.
-_CUT_PROBE_BYTES = 1 << 16
 
 
 def count_file(path: str | os.PathLike, max_vocab_size: int | None, max_sentence_length: int,
@@ -128,6 +133,8 @@ def count_ranges(path: str | os.PathLike, threads: int, start: int = 0,
     """Bytes [start, end) of a corpus file (to its end by default) cut into up to `threads`
     ranges that each start right after a newline, so that together they hold the same sentences;
     None when one thread should count it (too few bytes for two, or no newline near a cut)."""
+    from fastw2v import _corpus
+
     try:
         end = os.path.getsize(path) if end is None else end
     except OSError:
@@ -135,17 +142,10 @@ def count_ranges(path: str | os.PathLike, threads: int, start: int = 0,
     threads = min(threads, (end - start) // PARALLEL_COUNT_BYTES)
     if threads < 2:
         return None
-    bounds = [start]
-    with open(path, "rb") as f:
-        for k in range(1, threads):
-            nominal = start + (end - start) * k // threads
-            f.seek(nominal - 1)  # a newline just before the nominal cut is a cut there
-            cut = f.read(_CUT_PROBE_BYTES).find(b"\n")
-            if cut < 0 or not bounds[-1] < nominal + cut < end:
-                return None
-            bounds.append(nominal + cut)
-    bounds.append(end)
-    return list(zip(bounds, bounds[1:]))
+    ranges = _corpus.line_ranges(path, threads, start, end, lines_only=True)
+    if ranges is None or any(first >= last for first, last in ranges):
+        return None
+    return ranges
 
 
 def effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:

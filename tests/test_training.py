@@ -124,3 +124,48 @@ def test_one_epoch_keeps_no_ids(corpus_path, monkeypatch):
         model.train(corpus_file=str(corpus_path), total_words=model.corpus_total_words,
                     epochs=epochs)
     assert budgets == [0, None]
+
+
+# ------------------------------------------------------------------------ cutting a file in ranges
+
+def _check_ranges(ranges, start, end, parts):
+    assert len(ranges) == parts
+    assert ranges[0][0] == start and ranges[-1][1] == end
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7])
+def test_line_ranges_start_right_after_a_newline(corpus_path, parts):
+    text = corpus_path.read_bytes()
+    ranges = _corpus.line_ranges(str(corpus_path), parts)
+    _check_ranges(ranges, 0, len(text), parts)
+    assert all(text[first - 1:first] == b"\n" for first, _ in ranges[1:])
+    assert ranges == _corpus.file_ranges(str(corpus_path), parts)
+    assert _corpus.line_ranges(str(corpus_path), parts, lines_only=True) == ranges
+    # A part of the file: every cut inside it, the same rule.
+    start, end = ranges[0][1] if parts > 1 else 0, len(text) - 100
+    inner = _corpus.line_ranges(str(corpus_path), parts, start, end)
+    _check_ranges(inner, start, end, parts)
+    assert all(text[first - 1:first] == b"\n" for first, _ in inner[1:] if first < end)
+
+
+def test_a_newline_just_before_the_nominal_cut_cuts_there(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"aaa\nbbbb\ncc\n")  # 12 bytes; halfway is byte 6, inside "bbbb"
+    assert _corpus.line_ranges(str(path), 2) == [(0, 9), (9, 12)]
+    path.write_bytes(b"aaaaa\nbbbbb\n")  # 12 bytes; the newline is byte 5, halfway is 6
+    assert _corpus.line_ranges(str(path), 2) == [(0, 6), (6, 12)]
+
+
+def test_one_line_corpus_is_cut_after_whitespace_or_not_at_all(tmp_path):
+    path = tmp_path / "one_line.txt"
+    text = b" ".join(b"w%d" % i for i in range(5000))
+    path.write_bytes(text)
+    ranges = _corpus.line_ranges(str(path), 4)
+    _check_ranges(ranges, 0, len(text), 4)
+    assert all(text[first - 1:first] == b" " for first, _ in ranges[1:])
+    assert b" ".join(text[a:b].strip() for a, b in ranges) == text  # no token cut in two
+    assert _corpus.line_ranges(str(path), 4, lines_only=True) is None
+    path.write_bytes(b"x" * 1000)  # no whitespace near any cut: one range holds it all
+    assert _corpus.line_ranges(str(path), 3, probe_bytes=100) == [(0, 1000), (1000, 1000),
+                                                                   (1000, 1000)]
