@@ -274,10 +274,12 @@ def test_train_batch_counts_every_raw_word_and_rejects_bad_ids():
 
 
 @pytest.mark.parametrize("sg", [True, False])
-def test_private_hot_rows_lose_no_update(sg):
+def test_private_hot_rows_lose_no_update(sg, monkeypatch):
     """With several workers each steps its own copy of hierarchical softmax's top rows and
     merges it back within a job and at its end: one worker at a time must train exactly what
     the shared rows alone train, across merges and jobs."""
+    # Four hot rows of nine inner nodes: every path has rows on both sides of the boundary.
+    monkeypatch.setattr(_objectives, "HOT_NODES", 4)
     rng = np.random.default_rng(5)
     ids = rng.choice(VOCAB, size=20_000, p=COUNTS / COUNTS.sum()).astype(np.int32)
     ends = np.arange(50, len(ids) + 1, 50, dtype=np.int64)
@@ -289,7 +291,9 @@ def test_private_hot_rows_lose_no_update(sg):
             trainer.train_batch(worker, ids, ends, np.diff(ends, prepend=0))
         results.append((arrays["syn0"].copy(), arrays["syn1"].copy(), worker.loss))
     (syn0_one, syn1_one, loss_one), (syn0_two, syn1_two, loss_two) = results
-    assert not np.array_equal(syn1_one, make_trainer("hs", sg=sg)[2]["syn1"])  # it trained
+    untrained = make_trainer("hs", sg=sg)[2]["syn1"]
+    assert not np.array_equal(syn1_one[:5], untrained[:5])  # cold nodes 0-4 trained
+    assert not np.array_equal(syn1_one[5:], untrained[5:])  # and hot nodes 5-8
     np.testing.assert_array_equal(syn0_two, syn0_one)
     np.testing.assert_array_equal(syn1_two, syn1_one)
     assert loss_two == loss_one
