@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, Literal, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -41,12 +41,22 @@ def train_file_range(
     end: int,
     cache: RangeCache | None = ...,
 ) -> None: ...
+@overload
 def line_ranges(
     path: _Path,
     parts: int,
     start: int = ...,
     end: int | None = ...,
-    lines_only: bool = ...,
+    lines_only: Literal[False] = ...,
+    probe_bytes: int = ...,
+) -> list[tuple[int, int]]: ...
+@overload
+def line_ranges(
+    path: _Path,
+    parts: int,
+    start: int = ...,
+    end: int | None = ...,
+    *,
+    lines_only: Literal[True],
     probe_bytes: int = ...,
 ) -> list[tuple[int, int]] | None: ...
-def file_ranges(path: _Path, workers: int, probe_bytes: int = ...) -> list[tuple[int, int]]: ...

@@ -6,8 +6,8 @@ Two ways text reaches the kernels:
 - `train_file_range` reads one line-aligned byte range of a corpus file, tokenises it with the
   tokenizer of `_tokenize.pxd` (the one `_count` counted the vocabulary with), looks words up in
   a C hash table, and trains each sentence, all without the GIL.
-`file_ranges` cuts a file into such ranges (`line_ranges` cuts any part of one, for counting
-too). A `RangeCache` keeps the word ids of a range from its first pass, so that later epochs
+`line_ranges` cuts a file, or a part of one, into such ranges, for training and for counting.
+A `RangeCache` keeps the word ids of a range from its first pass, so that later epochs
 train from memory instead of reading and tokenising again.
 """
 
@@ -441,10 +441,3 @@ def line_ranges(path, int parts, int64_t start=0, end=None, bint lines_only=Fals
             bounds.append(end if cut < 0 else min(end, nominal + cut))
     bounds.append(end)
     return list(zip(bounds, bounds[1:]))
-
-
-def file_ranges(path, int workers, int64_t probe_bytes=PROBE_BYTES):
-    """A corpus file cut into one byte range per worker that each start right after a newline,
-    or after whitespace if no newline is near (one-line corpora), so that no token is cut in
-    two (`line_ranges` of the whole file)."""
-    return line_ranges(path, workers, probe_bytes=probe_bytes)

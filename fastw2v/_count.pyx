@@ -206,7 +206,7 @@ def count_file_words(path, int64_t max_vocab_size=0,
     the table has grown past it at the end of a sentence, and min_reduce rises by one.
 
     With `start` and `end`, only bytes [start, end) are counted, read as the trainer reads a
-    worker's byte range: both ends must be line or token bounds (as `_corpus.file_ranges`
+    worker's byte range: both ends must be line or token bounds (as `_corpus.line_ranges`
     cuts), and the range's last sentence ends at `end`. Token offsets in errors are the file's.
     """
     cdef _WordCounter counter = _WordCounter()
@@ -329,7 +329,7 @@ def splits_like_str_split(path, int64_t max_line_bytes=MAX_PROBED_LINE_BYTES) ->
     surrogates, nothing above U+10FFFF), holds no whitespace that str.split() knows and ASCII
     tokenisation does not (U+001C to U+001F, U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028,
     U+2029, U+202F, U+205F, U+3000), no token longer than the reader keeps, and no line longer
-    than `max_line_bytes`: `file_ranges` then finds a newline near every worker's nominal start,
+    than `max_line_bytes`: `line_ranges` then finds a newline near every worker's nominal start,
     so each worker's range starts at a line.
     """
     cdef FILE *f

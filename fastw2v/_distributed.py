@@ -6,7 +6,7 @@ fastw2v: without ``comm`` nothing here runs.
 
 Data
     One ``corpus_file`` that every process can read (a shared file system) is cut into
-    processes x workers line-aligned byte ranges (`_corpus.file_ranges`); process r trains the
+    processes x workers line-aligned byte ranges (`_corpus.line_ranges`); process r trains the
     r-th run of `workers` of them. A list of files (the same list in every process) is shared out
     whole, balanced by bytes: the largest file goes to the process with the fewest bytes so far;
     each process cuts each of its files into `workers` ranges. Every word is counted, and
@@ -421,7 +421,7 @@ def plan_share(paths: Sequence[str], workers: int, processes: int, rank: int) ->
     description = {"files": [os.path.basename(p) for p in paths], "bytes": sizes}
     if len(paths) == 1:
         path = paths[0]
-        ranges = _corpus.file_ranges(path, processes * workers)
+        ranges = _corpus.line_ranges(path, processes * workers)
         mine = ranges[rank * workers:(rank + 1) * workers]
         own_jobs = [[(rank * workers + k, path, start, end)] for k, (start, end) in enumerate(mine)]
         return Share(own_jobs, [(path, mine[0][0], mine[-1][1])], description)
@@ -429,7 +429,7 @@ def plan_share(paths: Sequence[str], workers: int, processes: int, rank: int) ->
     count_ranges = []
     for index in balance(sizes, processes)[rank]:
         path = paths[index]
-        for k, (start, end) in enumerate(_corpus.file_ranges(path, workers)):
+        for k, (start, end) in enumerate(_corpus.line_ranges(path, workers)):
             jobs[k].append((index * workers + k, path, start, end))
         count_ranges.append((path, 0, sizes[index]))
     return Share(jobs, count_ranges, description)

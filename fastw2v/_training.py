@@ -117,7 +117,7 @@ class FileCorpus:
                  cache_bytes: Optional[int] = None, words: int = 0, sentences: int = 0) -> None:
         self.path = path
         self.vocab_hash = _corpus.VocabHash(index_to_key)
-        self.ranges = _corpus.file_ranges(path, workers)
+        self.ranges = _corpus.line_ranges(path, workers)
         # Each range's ids, kept from the first epoch for the others (within the budget), first
         # sized by its share of the corpus's `words` and `sentences` (a little more, for ranges
         # denser than the average).

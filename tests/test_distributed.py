@@ -199,7 +199,7 @@ def test_the_shares_of_one_file_cover_it_once(zipf_path, processes, workers):
               for rank in range(processes)]
     ranges = [(start, end) for share in shares for jobs in share.jobs
               for _, _, start, end in jobs]
-    assert ranges == _corpus.file_ranges(str(zipf_path), processes * workers)
+    assert ranges == _corpus.line_ranges(str(zipf_path), processes * workers)
     numbers = [job for share in shares for jobs in share.jobs for job, *_ in jobs]
     assert sorted(numbers) == list(range(processes * workers))
     assert [s.count_ranges[0][1:] for s in shares] == [
@@ -211,7 +211,7 @@ def test_counting_byte_ranges_counts_the_file_once(zipf_path):
     for parts in (2, 5):
         counts: dict = {}
         words = lines = 0
-        for start, end in _corpus.file_ranges(str(zipf_path), parts):
+        for start, end in _corpus.line_ranges(str(zipf_path), parts):
             items, range_words, range_lines, _ = _count.count_file_words(
                 str(zipf_path), start=start, end=end)
             for key, count in items:
