@@ -121,18 +121,36 @@ cdef enum:
     LOSS_PAIRS = 256
 
 
-cdef inline void _next_negatives_ready(const Model *m, Worker *w,
-                                       const ObjectiveTable *t) noexcept nogil:
-    # Called after a step has taken its negatives: make sure the next step's are in the buffer
-    # and ask for their rows, random and mostly out of cache, while the current step computes.
+cdef inline bint _refill_if_short(Worker *w, const ObjectiveTable *t) noexcept nogil:
+    # Make sure the buffer holds a step's negatives; True when it was refilled.
     cdef int k
-    if w.noise_used + t.negative > w.noise_count:
-        for k in range(t.negative * NOISE_BATCHES):
-            w.noise_words[k] = draw_alias(t.noise, t.noise_size, &w.rng)
-        w.noise_used = 0
-        w.noise_count = t.negative * NOISE_BATCHES
-    for k in range(w.noise_used, w.noise_used + t.negative):
+    if w.noise_used + t.negative <= w.noise_count:
+        return False
+    for k in range(t.negative * NOISE_BATCHES):
+        w.noise_words[k] = draw_alias(t.noise, t.noise_size, &w.rng)
+    w.noise_used = 0
+    w.noise_count = t.negative * NOISE_BATCHES
+    return True
+
+
+cdef inline void _prefetch_noise(const Model *m, Worker *w, const ObjectiveTable *t, int first,
+                                 int steps) noexcept nogil:
+    # Ask for the rows of `steps` steps' negatives from buffer position `first`, as far as the
+    # buffer goes: random rows, mostly out of cache, whose misses then overlap the steps between.
+    cdef int k, last = min(first + steps * t.negative, w.noise_count)
+    for k in range(first, last):
         fw_prefetch_row(&t.output[<int64_t>w.noise_words[k] * m.dim], m.dim)
+
+
+cdef inline void _take_negatives(const Model *m, Worker *w, const ObjectiveTable *t) noexcept nogil:
+    # After a step has taken its negatives: make sure the next step's are in the buffer, and ask
+    # for the rows of the step after it, so that they have two steps to arrive (the next step's
+    # were asked for by the step before, or are asked for now when the buffer was refilled).
+    w.noise_used += t.negative
+    if _refill_if_short(w, t):
+        _prefetch_noise(m, w, t, 0, 2)
+    else:
+        _prefetch_noise(m, w, t, w.noise_used + t.negative, 1)
 
 
 cdef double negative_sampling_step(const Model *m, Worker *w, const ObjectiveTable *t,
@@ -144,16 +162,17 @@ cdef double negative_sampling_step(const Model *m, Worker *w, const ObjectiveTab
     cdef int64_t dim = m.dim
     cdef const int32_t *negatives = w.fixed_negatives
     if negatives == NULL:
-        _next_negatives_ready(m, w, t)
+        # Only a worker's first step finds the buffer short.
+        if _refill_if_short(w, t):
+            _prefetch_noise(m, w, t, 0, 1)
         negatives = &w.noise_words[w.noise_used]
-        w.noise_used += t.negative
     n_out = _add_output(m, w, n_out, target, &t.output[target * dim], 1.0)
     for k in range(t.negative):
         word = negatives[k]
         if word != target:
             n_out = _add_output(m, w, n_out, word, &t.output[word * dim], 0.0)
     if w.fixed_negatives == NULL:
-        _next_negatives_ready(m, w, t)
+        _take_negatives(m, w, t)
     return logistic_step(m, w, n_in, n_out, alpha)
 
 
