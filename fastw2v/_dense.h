@@ -176,20 +176,30 @@ FW_INLINE void fw_store4(float *p, fw_v4 v) { __builtin_memcpy(p, &v, sizeof v);
 
 /* rows[r] += sum_k coef[k * stride + r * step] * sources[k], for r < n_rows and k < n_sources:
  * each target row is read and written once, its terms summed in registers; with `clamp` the
- * sum is clipped to +-FW_WEIGHT_LIMIT (NaN included) as it is stored. A row is done 32 floats
+ * sum is clipped to +-FW_WEIGHT_LIMIT (NaN included) as it is stored; with `from_zero` the rows
+ * are not read but taken as zeros (the same sums, bit for bit, as zeroing them first). A row is done 32 floats
  * at a time in four independent sums, so that the chain of n_sources multiply-adds into one
  * register does not stall on the previous one. */
 FW_INLINE void fw_accumulate_rows(int dim, int n_rows, float *const *rows, int n_sources,
                                       float *const *sources, const float *coef, int stride,
-                                      int step, int clamp) {
+                                      int step, int clamp, int from_zero) {
+#if defined(__GNUC__) || defined(__clang__)
+    const fw_v8 zero8 = {0};
+    const fw_v4 zero4 = {0};
+#endif
     for (int r = 0; r < n_rows; r++) {
         float *row = rows[r];
         const float *c = coef + (size_t)r * step;
         int i = 0;
 #if defined(__GNUC__) || defined(__clang__)
         for (; i + 32 <= dim; i += 32) {
-            fw_v8 a0 = fw_load8(row + i), a1 = fw_load8(row + i + 8);
-            fw_v8 a2 = fw_load8(row + i + 16), a3 = fw_load8(row + i + 24);
+            fw_v8 a0 = zero8, a1 = zero8, a2 = zero8, a3 = zero8;
+            if (!from_zero) {
+                a0 = fw_load8(row + i);
+                a1 = fw_load8(row + i + 8);
+                a2 = fw_load8(row + i + 16);
+                a3 = fw_load8(row + i + 24);
+            }
             for (int k = 0; k < n_sources; k++) {
                 const float *src = sources[k] + i;
                 float ck = c[(size_t)k * stride];
@@ -210,18 +220,18 @@ FW_INLINE void fw_accumulate_rows(int dim, int n_rows, float *const *rows, int n
             fw_store8(row + i + 24, a3);
         }
         for (; i + 8 <= dim; i += 8) {
-            fw_v8 acc = fw_load8(row + i);
+            fw_v8 acc = from_zero ? zero8 : fw_load8(row + i);
             for (int k = 0; k < n_sources; k++) acc += c[(size_t)k * stride] * fw_load8(sources[k] + i);
             fw_store8(row + i, clamp ? fw_clamp8(acc) : acc);
         }
         for (; i + 4 <= dim; i += 4) {
-            fw_v4 acc = fw_load4(row + i);
+            fw_v4 acc = from_zero ? zero4 : fw_load4(row + i);
             for (int k = 0; k < n_sources; k++) acc += c[(size_t)k * stride] * fw_load4(sources[k] + i);
             fw_store4(row + i, clamp ? fw_clamp4(acc) : acc);
         }
 #endif
         for (; i < dim; i++) {
-            float acc = row[i];
+            float acc = from_zero ? 0.0f : row[i];
             for (int k = 0; k < n_sources; k++) acc += c[(size_t)k * stride] * sources[k][i];
             if (clamp) {
                 acc = acc <= FW_WEIGHT_LIMIT ? acc : FW_WEIGHT_LIMIT;
@@ -445,7 +455,9 @@ FW_CLONES static void fw_add_steps(int dim, int n, const float *steps, size_t st
     for (int r = 0; r < n; r++) fw_add_row(dim, steps + r * stride, rows[r]);
 }
 
-/* One logistic step over n_in inputs x n_out outputs. For the loss, each pair's score signed by
+/* One logistic step over n_in inputs x n_out outputs, whose steps are added to input_grads
+ * (n_in rows of dim floats), or written there with `grads_unset` (the first objective of a
+ * prediction, which saves zeroing them). For the loss, each pair's score signed by
  * its label and its weight are written to loss_scores[o * n_in + b] and loss_weights[...] (when
  * not NULL), for fw_weighted_loss to sum later. `scratch` holds n_in * n_out floats and
  * `input_rows` n_in pointers. Inputs and outputs must
@@ -455,7 +467,7 @@ FW_CLONES static void fw_logistic_step(int dim, int n_in, float *const *inputs,
                                          const float *in_weights, int n_out,
                                          float *const *outputs, const float *labels,
                                          const float *out_weights, float alpha,
-                                         float *input_grads, float *scratch,
+                                         float *input_grads, int grads_unset, float *scratch,
                                          float **input_rows, float *loss_scores,
                                          float *loss_weights) {
     if (n_in == 1) {
@@ -490,9 +502,9 @@ FW_CLONES static void fw_logistic_step(int dim, int n_in, float *const *inputs,
     }
     /* The inputs' steps, from the output rows before their update. */
     for (int b = 0; b < n_in; b++) input_rows[b] = input_grads + (size_t)b * dim;
-    fw_accumulate_rows(dim, n_in, input_rows, n_out, outputs, scratch, n_in, 1, 0);
+    fw_accumulate_rows(dim, n_in, input_rows, n_out, outputs, scratch, n_in, 1, 0, grads_unset);
     /* Then each output row, once. */
-    fw_accumulate_rows(dim, n_out, (float *const *)outputs, n_in, inputs, scratch, 1, n_in, 1);
+    fw_accumulate_rows(dim, n_out, (float *const *)outputs, n_in, inputs, scratch, 1, n_in, 1, 0);
 }
 
 #endif

@@ -94,6 +94,8 @@ cdef struct Worker:
     float *in_weights
     int32_t *input_words
     float *input_grads
+    # Whether input_grads are yet to be written in this prediction (see _set_input_grads).
+    bint grads_unset
     float **input_rows
     # One objective's output rows with their labels and merged weights.
     float **outputs

@@ -69,8 +69,8 @@ cdef extern from "_dense.h":
     void fw_logistic_step(int dim, int n_in, float *const *inputs, const float *in_weights,
                           int n_out, float *const *outputs, const float *labels,
                           const float *out_weights, float alpha, float *input_grads,
-                          float *scratch, float **input_rows, float *loss_scores,
-                          float *loss_weights) nogil
+                          int grads_unset, float *scratch, float **input_rows,
+                          float *loss_scores, float *loss_weights) nogil
     double fw_weighted_loss(int n, const float *z, const float *weights) nogil
     void fw_axpy(int dim, float a, const float *x, float *y) nogil
     float fw_dot(int dim, const float *x, const float *y) nogil
@@ -95,14 +95,23 @@ fw_init_sigmoid()
 # lists the output rows that score the target, with labels and merged duplicate weights, and
 # runs the shared dense step over them.
 
+cdef inline void _set_input_grads(const Model *m, Worker *w, int n_in) noexcept nogil:
+    # A step that adds to the inputs' steps (rather than writing them, as the first logistic
+    # step of a prediction does) zeroes them first if nothing has written them yet.
+    if w.grads_unset:
+        memset(w.input_grads, 0, n_in * m.dim * sizeof(float))
+        w.grads_unset = False
+
+
 cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, float *row,
                             float label) noexcept nogil:
+    # The row itself was asked for ahead (the noise words two steps ahead, the target by
+    # train_sentence one word ahead).
     cdef int o
     for o in range(n_out):
         if w.output_words[o] == word:
             w.out_weights[o] += 1.0
             return n_out
-    fw_prefetch_row(row, m.dim)
     w.output_words[n_out] = word
     w.outputs[n_out] = row
     w.labels[n_out] = label
@@ -266,6 +275,7 @@ cdef double full_softmax_step(const Model *m, Worker *w, const ObjectiveTable *t
     """Exact softmax over the whole vocabulary, input by input: O(vocabulary) per prediction."""
     cdef int b
     cdef double loss = 0.0
+    _set_input_grads(m, w, n_in)
     for b in range(n_in):
         loss += w.in_weights[b] * _full_softmax(m, w, t, w.inputs[b],
                                                 &w.input_grads[<int64_t>b * m.dim], target,
@@ -311,6 +321,7 @@ cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
     cdef float score, weight
     cdef double loss = 0.0
     cdef float *g = w.step_scratch
+    _set_input_grads(m, w, n_in)
     for b in range(n_in):
         memcpy(&w.input_matrix[b * dim], w.inputs[b], dim * sizeof(float))
     for o in range(n_out):
@@ -342,16 +353,18 @@ cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
     cdef int pairs = n_in * n_out
     if FW_SGEMM_STEP:
         return sgemm_logistic_step(m, w, n_in, n_out, alpha)
+    cdef bint grads_unset = w.grads_unset
+    w.grads_unset = False
     if not m.compute_loss:
         fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
-                         w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
-                         NULL, NULL)
+                         w.out_weights, alpha, w.input_grads, grads_unset, w.step_scratch,
+                         w.input_rows, NULL, NULL)
         return 0.0
     if w.loss_pairs + pairs > w.loss_capacity:
         flush_loss(w)
     fw_logistic_step(m.dim, n_in, w.inputs, w.in_weights, n_out, w.outputs, w.labels,
-                     w.out_weights, alpha, w.input_grads, w.step_scratch, w.input_rows,
-                     &w.loss_scores[w.loss_pairs], &w.loss_weights[w.loss_pairs])
+                     w.out_weights, alpha, w.input_grads, grads_unset, w.step_scratch,
+                     w.input_rows, &w.loss_scores[w.loss_pairs], &w.loss_weights[w.loss_pairs])
     w.loss_pairs += pairs
     # Summed into w.loss by flush_loss.
     return 0.0
@@ -416,9 +429,10 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
         w.inputs[0] = w.hidden
         w.in_weights[0] = 1.0
         n_in = 1
-    memset(w.input_grads, 0, n_in * dim * sizeof(float))
+    w.grads_unset = True
     for k in range(m.n_objectives):
         loss += m.objectives[k].step(m, w, &m.objectives[k], n_in, target, alpha)
+    _set_input_grads(m, w, n_in)
     if m.lockf == NULL:
         if m.sg:
             fw_add_steps(dim, n_in, w.input_grads, d, w.inputs)
