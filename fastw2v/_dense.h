@@ -177,9 +177,9 @@ FW_INLINE void fw_store4(float *p, fw_v4 v) { __builtin_memcpy(p, &v, sizeof v);
 /* rows[r] += sum_k coef[k * stride + r * step] * sources[k], for r < n_rows and k < n_sources:
  * each target row is read and written once, its terms summed in registers; with `clamp` the
  * sum is clipped to +-FW_WEIGHT_LIMIT (NaN included) as it is stored; with `from_zero` the rows
- * are not read but taken as zeros (the same sums, bit for bit, as zeroing them first). A row is done 32 floats
- * at a time in four independent sums, so that the chain of n_sources multiply-adds into one
- * register does not stall on the previous one. */
+ * are not read but taken as zeros (the same sums, bit for bit, as zeroing them first). A row is
+ * done 32 floats at a time in four independent sums, so that the chain of n_sources
+ * multiply-adds into one register does not stall on the previous one. */
 FW_INLINE void fw_accumulate_rows(int dim, int n_rows, float *const *rows, int n_sources,
                                       float *const *sources, const float *coef, int stride,
                                       int step, int clamp, int from_zero) {

@@ -19,7 +19,9 @@ cdef struct ObjectiveTable
 # One objective's part of a prediction: score the target from the step's n_in inputs
 # (w.inputs, w.in_weights), add the inputs' steps to w.input_grads, update the objective's own
 # output rows; returns the loss when m.compute_loss (logistic_step lists its pairs in the
-# worker instead, where they are summed many at a time, and returns 0).
+# worker instead, where they are summed many at a time, and returns 0). w.input_grads are not
+# zeroed before the first step of a prediction: logistic_step writes them when nothing has, and
+# a step that adds to them otherwise calls set_input_grads first.
 ctypedef double (*ObjectiveStep)(const Model *m, Worker *w, const ObjectiveTable *table,
                                  int n_in, int32_t target, float alpha) noexcept nogil
 
@@ -94,7 +96,7 @@ cdef struct Worker:
     float *in_weights
     int32_t *input_words
     float *input_grads
-    # Whether input_grads are yet to be written in this prediction (see _set_input_grads).
+    # Whether input_grads are yet to be written in this prediction (see set_input_grads).
     bint grads_unset
     float **input_rows
     # One objective's output rows with their labels and merged weights.
@@ -141,6 +143,7 @@ cdef struct Worker:
 
 cdef double logistic_step(const Model *m, Worker *w, int n_in, int n_out,
                           float alpha) noexcept nogil
+cdef void set_input_grads(const Model *m, Worker *w, int n_in) noexcept nogil
 cdef float current_alpha(const Model *m) noexcept nogil
 cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t n,
                          float alpha) noexcept nogil

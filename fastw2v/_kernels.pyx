@@ -95,15 +95,15 @@ fw_init_sigmoid()
 # lists the output rows that score the target, with labels and merged duplicate weights, and
 # runs the shared dense step over them.
 
-cdef inline void _set_input_grads(const Model *m, Worker *w, int n_in) noexcept nogil:
-    # A step that adds to the inputs' steps (rather than writing them, as the first logistic
-    # step of a prediction does) zeroes them first if nothing has written them yet.
+cdef void set_input_grads(const Model *m, Worker *w, int n_in) noexcept nogil:
+    """Zero the inputs' steps if nothing has written them yet in this prediction: called by a
+    step that adds to them (the first logistic step of a prediction writes them instead)."""
     if w.grads_unset:
         memset(w.input_grads, 0, n_in * m.dim * sizeof(float))
         w.grads_unset = False
 
 
-cdef inline int _add_output(const Model *m, Worker *w, int n_out, int32_t word, float *row,
+cdef inline int _add_output(Worker *w, int n_out, int32_t word, float *row,
                             float label) noexcept nogil:
     # The row itself was asked for ahead (the noise words two steps ahead, the target by
     # train_sentence one word ahead).
@@ -175,11 +175,11 @@ cdef double negative_sampling_step(const Model *m, Worker *w, const ObjectiveTab
         if _refill_if_short(w, t):
             _prefetch_noise(m, w, t, 0, 1)
         negatives = &w.noise_words[w.noise_used]
-    n_out = _add_output(m, w, n_out, target, &t.output[target * dim], 1.0)
+    n_out = _add_output(w, n_out, target, &t.output[target * dim], 1.0)
     for k in range(t.negative):
         word = negatives[k]
         if word != target:
-            n_out = _add_output(m, w, n_out, word, &t.output[word * dim], 0.0)
+            n_out = _add_output(w, n_out, word, &t.output[word * dim], 0.0)
     if w.fixed_negatives == NULL:
         _take_negatives(m, w, t)
     return logistic_step(m, w, n_in, n_out, alpha)
@@ -275,7 +275,7 @@ cdef double full_softmax_step(const Model *m, Worker *w, const ObjectiveTable *t
     """Exact softmax over the whole vocabulary, input by input: O(vocabulary) per prediction."""
     cdef int b
     cdef double loss = 0.0
-    _set_input_grads(m, w, n_in)
+    set_input_grads(m, w, n_in)
     for b in range(n_in):
         loss += w.in_weights[b] * _full_softmax(m, w, t, w.inputs[b],
                                                 &w.input_grads[<int64_t>b * m.dim], target,
@@ -321,7 +321,7 @@ cdef double sgemm_logistic_step(const Model *m, Worker *w, int n_in, int n_out,
     cdef float score, weight
     cdef double loss = 0.0
     cdef float *g = w.step_scratch
-    _set_input_grads(m, w, n_in)
+    set_input_grads(m, w, n_in)
     for b in range(n_in):
         memcpy(&w.input_matrix[b * dim], w.inputs[b], dim * sizeof(float))
     for o in range(n_out):
@@ -432,7 +432,7 @@ cdef void predict(const Model *m, Worker *w, const int32_t *context, int n_conte
     w.grads_unset = True
     for k in range(m.n_objectives):
         loss += m.objectives[k].step(m, w, &m.objectives[k], n_in, target, alpha)
-    _set_input_grads(m, w, n_in)
+    set_input_grads(m, w, n_in)
     if m.lockf == NULL:
         if m.sg:
             fw_add_steps(dim, n_in, w.input_grads, d, w.inputs)
