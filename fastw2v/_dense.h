@@ -137,6 +137,15 @@ static inline void fw_clamp_rows(size_t count, float *y) {
     }
 }
 
+/* Ask for the cache line holding `address`, to be read soon (a table entry, not a row). */
+static inline void fw_prefetch_line(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(address, 0, 3);
+#else
+    (void)address;
+#endif
+}
+
 /* Ask for every cache line of a row about to be read and written: the noise words' rows are
  * random and mostly out of cache, and fetching them together overlaps their misses. */
 static inline void fw_prefetch_row(const float *row, int dim) {

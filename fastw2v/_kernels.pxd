@@ -24,11 +24,17 @@ cdef struct ObjectiveTable
 # a step that adds to them otherwise calls set_input_grads first.
 ctypedef double (*ObjectiveStep)(const Model *m, Worker *w, const ObjectiveTable *table,
                                  int n_in, int32_t target, float alpha) noexcept nogil
+# Asks for what an objective's step will read for the next centres, ahead[0] the next one (n_ahead
+# of them are known), so that their cache misses overlap the steps before.
+ctypedef void (*ObjectivePrefetch)(const Model *m, const ObjectiveTable *table,
+                                   const int32_t *ahead, int64_t n_ahead) noexcept nogil
 
 
 cdef struct ObjectiveTable:
     # What an objective hands the compiled trainer: its step and its tables.
     ObjectiveStep step
+    # NULL when the step has nothing worth asking for ahead.
+    ObjectivePrefetch prefetch
     # Its output weights, one row of `dim` floats per output unit.
     float *output
     # Output rows one prediction scores at most (sizes the workers' output buffers).
@@ -69,8 +75,6 @@ cdef struct Model:
     # Objectives, run in this order for every prediction.
     ObjectiveTable objectives[MAX_OBJECTIVES]
     int n_objectives
-    # Output rows indexed by the target word (negative sampling's), fetched one word ahead.
-    const float *target_rows
     # gensim's vectors_lockf: word w's input steps are scaled by lockf[w % lockf_size] (0 locks
     # its vector); NULL when every factor is 1, so the default path does no extra work.
     const float *lockf

@@ -75,6 +75,7 @@ cdef extern from "_dense.h":
     void fw_axpy(int dim, float a, const float *x, float *y) nogil
     float fw_dot(int dim, const float *x, const float *y) nogil
     void fw_prefetch_row(const float *row, int dim) nogil
+    void fw_prefetch_line(const void *address) nogil
     void fw_add_step(int dim, const float *step, float *row) nogil
     void fw_sum_rows(int dim, int n, float *const *rows, float scale, float *out) nogil
     void fw_add_steps(int dim, int n, const float *steps, size_t stride, float *const *rows) nogil
@@ -183,6 +184,34 @@ cdef double negative_sampling_step(const Model *m, Worker *w, const ObjectiveTab
     if w.fixed_negatives == NULL:
         _take_negatives(m, w, t)
     return logistic_step(m, w, n_in, n_out, alpha)
+
+
+cdef void _prefetch_target(const Model *m, const ObjectiveTable *t, const int32_t *ahead,
+                           int64_t n_ahead) noexcept nogil:
+    fw_prefetch_row(&t.output[<int64_t>ahead[0] * m.dim], m.dim)
+
+
+cdef void _prefetch_path(const Model *m, const ObjectiveTable *t, const int32_t *ahead,
+                         int64_t n_ahead) noexcept nogil:
+    # A pipeline of three stages, each reading what the one before asked for: the path's offset
+    # three centres ahead, its nodes and codes two ahead, and the rows of the next centre's nodes
+    # below the hot ones (a rare word's deep nodes are seldom in cache, while those near the root
+    # are used by nearly every prediction).
+    cdef int64_t p, point, first, last
+    if n_ahead > 2:
+        fw_prefetch_line(&t.hs_offsets[ahead[2]])
+    if n_ahead > 1:
+        first = t.hs_offsets[ahead[1]]
+        last = t.hs_offsets[ahead[1] + 1] - 1
+        if last >= first:
+            fw_prefetch_line(&t.hs_points[first])
+            fw_prefetch_line(&t.hs_points[last])
+            fw_prefetch_line(&t.hs_codes[first])
+            fw_prefetch_line(&t.hs_codes[last])
+    for p in range(t.hs_offsets[ahead[0]], t.hs_offsets[ahead[0] + 1]):
+        point = t.hs_points[p]
+        if point < t.hot_first:
+            fw_prefetch_row(&t.output[point * m.dim], m.dim)
 
 
 cdef double hierarchical_softmax_step(const Model *m, Worker *w, const ObjectiveTable *t,
@@ -467,13 +496,15 @@ cdef void train_sentence(const Model *m, Worker *w, const int32_t *ids, int64_t 
                          float alpha) noexcept nogil:
     """Subsample one sentence of in-vocabulary ids, then train every window of what is kept."""
     cdef int64_t i, j, start, end
-    cdef int reduced, n_context
+    cdef int reduced, n_context, k
     cdef int32_t *sentence = w.sentence
     cdef int64_t kept = subsample(m, w, ids, n, sentence)
     for i in range(kept):
-        # The next centre's output row and the row about to enter the window: fetch them early.
-        if m.target_rows != NULL and i + 1 < kept:
-            fw_prefetch_row(&m.target_rows[<int64_t>sentence[i + 1] * m.dim], m.dim)
+        # The next centre's output rows and the row about to enter the window: fetch them early.
+        if i + 1 < kept:
+            for k in range(m.n_objectives):
+                if m.objectives[k].prefetch != NULL:
+                    m.objectives[k].prefetch(m, &m.objectives[k], &sentence[i + 1], kept - i - 1)
         if i + m.window + 1 < kept:
             fw_prefetch_row(&m.syn0[<int64_t>sentence[i + m.window + 1] * m.dim], m.dim)
         reduced = <int>random_below(&w.rng, m.window) if m.shrink_windows else 0
@@ -665,8 +696,11 @@ cdef class Trainer:
             raise ValueError(f"{name} hot_merge_words must be >= 0")
         if t.step == negative_sampling_step and t.negative and t.noise == NULL:
             raise ValueError("negative sampling needs a noise_table")
-        if table.pop("target_rows", False) and self.model.target_rows == NULL:
-            self.model.target_rows = t.output
+        t.prefetch = NULL
+        if t.step == negative_sampling_step:
+            t.prefetch = _prefetch_target
+        elif t.step == hierarchical_softmax_step:
+            t.prefetch = _prefetch_path
         if table:
             raise ValueError(f"{name} kernel table has unknown entries: {sorted(table)}")
 

@@ -120,7 +120,7 @@ class NegativeSampling(Objective):
 
     def kernel_table(self) -> dict[str, Any]:
         return {"output": self.output, "noise_table": self.noise_table,
-                "negative": self.negative, "target_rows": True}
+                "negative": self.negative}
 
 
 class HierarchicalSoftmax(Objective):
