@@ -1,14 +1,18 @@
 """Benchmark figures for the docs, read from ``bench/RESULTS.md`` when a build starts.
 
 ``bench/RESULTS.md`` is the record: one section per dated session (``## 2026-11-22 ...``,
-newest first), each with a comparison table whose columns include ``preset``, ``mode``,
-``program``, ``M words/s`` and, for the quality, ``analogy %`` and ``WS353``. This module
-parses every such table (a section without one is skipped, so other tables may come and go),
-writes the numbers to ``throughput.csv`` and draws three figures with matplotlib:
+newest first), each with comparison tables in one of two shapes: a row per program, whose
+columns include ``preset``, ``mode``, ``program``, ``M words/s`` and, for the quality,
+``analogy %`` and ``WS353``; or a row per preset (``bench/compare.py``'s ``corpus_file`` mode),
+with ``fastw2v M words/s``, ``gensim M words/s``, the ``median`` ratio and ``analogy fastw2v /
+gensim`` and ``WS353 fastw2v / gensim`` cells. This module parses every such table (a section
+without one is skipped, so other tables may come and go), writes the numbers to
+``throughput.csv`` and draws three figures with matplotlib:
 
 - ``throughput.png``: M words/s of fastw2v and gensim in the newest session;
 - ``speedup.png``: the speed-up over gensim (median of per-pair ratios) in each session;
-- ``quality.png``: analogy accuracy and WordSim-353 correlation, mean and standard deviation.
+- ``quality.png``: analogy accuracy and WordSim-353 correlation, mean and standard deviation,
+  in the newest session that recorded both.
 
 Run by ``conf.py``, or by hand::
 
@@ -24,8 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_MEAN_SD = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*±\s*(\d+(?:\.\d+)?)")
-_RATIO = re.compile(r"\*\*(\d+(?:\.\d+)?)x\*\*")
+_MEAN_SD = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(?:±|\+-)\s*(\d+(?:\.\d+)?)")
+# A mean with its standard deviation where one was recorded: "40.54 +- 0.50", "0.5665".
+_MEAN_MAYBE_SD = re.compile(r"([-+]?\d+(?:\.\d+)?)(?:\s*(?:±|\+-)\s*(\d+(?:\.\d+)?))?")
+_RATIO = re.compile(r"\*\*(\d+(?:\.\d+)?)x?\*\*")
+_PROGRAMS = ("fastw2v", "gensim")
 
 
 @dataclass
@@ -37,8 +44,8 @@ class Run:
     mode: str
     program: str
     words_per_second: float  # millions
-    analogy: tuple[float, float] | None = None  # mean, sd (percent)
-    ws353: tuple[float, float] | None = None  # mean, sd
+    analogy: tuple[float, float | None] | None = None  # mean, sd (percent) if recorded
+    ws353: tuple[float, float | None] | None = None  # mean, sd if recorded
     speed_ratio: float | None = None  # fastw2v / gensim, median of the pairs
 
     @property
@@ -77,12 +84,54 @@ def _column(header: list[str], prefix: str) -> int | None:
     return None
 
 
+def _preset_runs(session: str, table: list[list[str]]) -> list[Run]:
+    """Runs of a table with a row per preset and a pair of cells per quantity."""
+    header, rows = table[0], table[1:]
+    columns = {key: _column(header, key) for key in
+               ("preset", "fastw2v M words/s", "gensim M words/s", "median", "analogy", "WS353")}
+    if any(columns[key] is None for key in ("preset", "fastw2v M words/s", "gensim M words/s")):
+        return []
+
+    def pair(row: list[str], key: str) -> list[tuple[float, float | None] | None]:
+        index = columns[key]
+        halves = [] if index is None else row[index].split(" / ")
+        if len(halves) != len(_PROGRAMS):
+            return [None] * len(_PROGRAMS)
+        found = [_MEAN_MAYBE_SD.search(half) for half in halves]
+        return [None if match is None else
+                (float(match[1]), None if match[2] is None else float(match[2]))
+                for match in found]
+
+    runs = []
+    for row in rows:
+        if len(row) != len(header):
+            continue
+        found = [_NUMBER.search(row[columns[f"{program} M words/s"] or 0])
+                 for program in _PROGRAMS]
+        speeds = [float(match[0]) for match in found if match is not None]
+        if len(speeds) != len(_PROGRAMS):
+            continue
+        ratio_index = columns["median"]
+        ratio = None if ratio_index is None else _RATIO.search(row[ratio_index])
+        # "sg-hs (23:49-00:03 UTC)" names the preset sg-hs.
+        preset = re.sub(r"\s*\(.*\)", "", _plain(row[columns["preset"] or 0]))
+        for number, (program, speed) in enumerate(zip(_PROGRAMS, speeds)):
+            runs.append(Run(
+                session=session, preset=preset, mode="file", program=program,
+                words_per_second=speed,
+                analogy=pair(row, "analogy")[number], ws353=pair(row, "WS353")[number],
+                speed_ratio=(float(ratio[1]) if ratio is not None and program == "fastw2v"
+                             else None),
+            ))
+    return runs
+
+
 def _runs(session: str, table: list[list[str]]) -> list[Run]:
     header, rows = table[0], table[1:]
     columns = {key: _column(header, key) for key in
                ("preset", "mode", "program", "M words/s", "analogy", "WS353", "speed ratio")}
     if any(columns[key] is None for key in ("preset", "mode", "program", "M words/s")):
-        return []
+        return _preset_runs(session, table)
     runs = []
     for row in rows:
         if len(row) != len(header):
@@ -92,7 +141,7 @@ def _runs(session: str, table: list[list[str]]) -> list[Run]:
             index = columns[key]
             return "" if index is None else row[index]
 
-        def mean_sd(key: str) -> tuple[float, float] | None:
+        def mean_sd(key: str) -> tuple[float, float | None] | None:
             found = _MEAN_SD.search(cell(key))
             return None if found is None else (float(found[1]), float(found[2]))
 
@@ -117,7 +166,8 @@ def _runs(session: str, table: list[list[str]]) -> list[Run]:
 def parse(text: str) -> list[Session]:
     """The sessions of a RESULTS.md text that hold a comparison table, oldest first."""
     sessions: list[Session] = []
-    heading, body = None, []
+    heading: str | None = None
+    body: list[str] = []
     for line in [*text.splitlines(), "## end"]:
         if line.startswith("## "):
             if heading is not None and re.match(r"\d{4}-\d{2}-\d{2}", heading):
@@ -162,7 +212,7 @@ def _figure_speedup(sessions: list[Session], path: Path) -> None:
 
     settings = list(dict.fromkeys(run.setting for session in sessions for run in session.runs
                                   if run.speed_ratio is not None))
-    figure, axes = plt.subplots(figsize=(9, 4.2), layout="constrained")
+    figure, axes = plt.subplots(figsize=(12, 5), layout="constrained")
     width = 0.8 / max(1, len(sessions))
     positions = np.arange(len(settings))
     for number, session in enumerate(sessions):
@@ -171,12 +221,13 @@ def _figure_speedup(sessions: list[Session], path: Path) -> None:
         heights = [ratios.get(setting, np.nan) for setting in settings]
         bars = axes.bar(positions + (number - (len(sessions) - 1) / 2) * width, heights, width,
                         label=session.title)
-        axes.bar_label(bars, fmt="%.2fx", padding=2, fontsize=8)
+        # Upright labels: with a bar per session they would overlap side by side.
+        axes.bar_label(bars, fmt="%.1fx", padding=2, fontsize=6, rotation=90)
     axes.axhline(1.0, color="grey", linewidth=0.8)
     axes.set_xticks(positions, settings, fontsize=8)
     axes.set_ylabel("speed-up over gensim (x)")
     axes.set_title("fastw2v / gensim training speed, median of per-pair ratios")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=7, ncols=2)
     axes.margins(y=0.15)
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -198,7 +249,7 @@ def _figure_quality(session: Session, path: Path) -> None:
             values = {run.setting: getattr(run, attribute) for run in runs
                       if run.program == program}
             means = [values[s][0] if s in values else np.nan for s in settings]
-            spreads = [values[s][1] if s in values else 0.0 for s in settings]
+            spreads = [values[s][1] or 0.0 if s in values else 0.0 for s in settings]
             # Points with error bars, not bars: the axis does not start at zero.
             axes.errorbar(positions + (number - (len(programs) - 1) / 2) * width, means,
                           yerr=spreads, fmt="o", capsize=4, label=program)
@@ -206,9 +257,17 @@ def _figure_quality(session: Session, path: Path) -> None:
         axes.set_ylabel(label)
         axes.grid(axis="y", linewidth=0.4, alpha=0.6)
     left.legend(fontsize=8)
-    figure.suptitle(f"Quality of the vectors, {session.title} (mean ± sd over 3 seeds)")
+    figure.suptitle(f"Quality of the vectors, {session.title} (mean and, where recorded, sd "
+                    "over 3 seeds)")
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _mean_sd_text(value: tuple[float, float | None] | None, digits: int) -> str:
+    if value is None:
+        return ""
+    mean, sd = value
+    return f"{mean:.{digits}f}" if sd is None else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def _write_csv(sessions: list[Session], path: Path) -> None:
@@ -221,8 +280,8 @@ def _write_csv(sessions: list[Session], path: Path) -> None:
                 writer.writerow([
                     run.session, run.preset, run.mode, run.program,
                     f"{run.words_per_second:.3f}",
-                    "" if run.analogy is None else f"{run.analogy[0]:.2f} ± {run.analogy[1]:.2f}",
-                    "" if run.ws353 is None else f"{run.ws353[0]:.4f} ± {run.ws353[1]:.4f}",
+                    _mean_sd_text(run.analogy, 2),
+                    _mean_sd_text(run.ws353, 4),
                     "" if run.speed_ratio is None else f"{run.speed_ratio:.2f}x",
                 ])
 
@@ -240,7 +299,9 @@ def write(results: Path, folder: Path) -> list[Session]:
     _write_csv(sessions, folder / "throughput.csv")
     _figure_throughput(sessions[-1], folder / "throughput.png")
     _figure_speedup(sessions, folder / "speedup.png")
-    _figure_quality(sessions[-1], folder / "quality.png")
+    rated = [session for session in sessions
+             if any(run.analogy and run.ws353 for run in session.runs)]
+    _figure_quality((rated or sessions)[-1], folder / "quality.png")
     return sessions
 
 
