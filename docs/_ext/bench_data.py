@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_MEAN_SD = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(?:±|\+-)\s*(\d+(?:\.\d+)?)")
 # A mean with its standard deviation where one was recorded: "40.54 +- 0.50", "0.5665".
-_MEAN_MAYBE_SD = re.compile(r"([-+]?\d+(?:\.\d+)?)(?:\s*(?:±|\+-)\s*(\d+(?:\.\d+)?))?")
+_MEAN_SD = re.compile(r"([-+]?\d+(?:\.\d+)?)(?:\s*(?:±|\+-)\s*(\d+(?:\.\d+)?))?")
 _RATIO = re.compile(r"\*\*(\d+(?:\.\d+)?)x?\*\*")
 _PROGRAMS = ("fastw2v", "gensim")
 
@@ -84,6 +83,13 @@ def _column(header: list[str], prefix: str) -> int | None:
     return None
 
 
+def _mean_sd(text: str) -> tuple[float, float | None] | None:
+    found = _MEAN_SD.search(text)
+    if found is None:
+        return None
+    return float(found[1]), None if found[2] is None else float(found[2])
+
+
 def _preset_runs(session: str, table: list[list[str]]) -> list[Run]:
     """Runs of a table with a row per preset and a pair of cells per quantity."""
     header, rows = table[0], table[1:]
@@ -92,34 +98,32 @@ def _preset_runs(session: str, table: list[list[str]]) -> list[Run]:
     if any(columns[key] is None for key in ("preset", "fastw2v M words/s", "gensim M words/s")):
         return []
 
-    def pair(row: list[str], key: str) -> list[tuple[float, float | None] | None]:
+    def cell(row: list[str], key: str) -> str:
         index = columns[key]
-        halves = [] if index is None else row[index].split(" / ")
+        return "" if index is None else row[index]
+
+    def pair(row: list[str], key: str) -> list[tuple[float, float | None] | None]:
+        halves = cell(row, key).split(" / ")
         if len(halves) != len(_PROGRAMS):
             return [None] * len(_PROGRAMS)
-        found = [_MEAN_MAYBE_SD.search(half) for half in halves]
-        return [None if match is None else
-                (float(match[1]), None if match[2] is None else float(match[2]))
-                for match in found]
+        return [_mean_sd(half) for half in halves]
 
     runs = []
     for row in rows:
         if len(row) != len(header):
             continue
-        found = [_NUMBER.search(row[columns[f"{program} M words/s"] or 0])
-                 for program in _PROGRAMS]
+        found = [_NUMBER.search(cell(row, f"{program} M words/s")) for program in _PROGRAMS]
         speeds = [float(match[0]) for match in found if match is not None]
         if len(speeds) != len(_PROGRAMS):
             continue
-        ratio_index = columns["median"]
-        ratio = None if ratio_index is None else _RATIO.search(row[ratio_index])
+        ratio = _RATIO.search(cell(row, "median"))
         # "sg-hs (23:49-00:03 UTC)" names the preset sg-hs.
-        preset = re.sub(r"\s*\(.*\)", "", _plain(row[columns["preset"] or 0]))
-        for number, (program, speed) in enumerate(zip(_PROGRAMS, speeds)):
+        preset = re.sub(r"\s*\(.*\)", "", _plain(cell(row, "preset")))
+        quality = zip(pair(row, "analogy"), pair(row, "WS353"))
+        for program, speed, (analogy, ws353) in zip(_PROGRAMS, speeds, quality):
             runs.append(Run(
                 session=session, preset=preset, mode="file", program=program,
-                words_per_second=speed,
-                analogy=pair(row, "analogy")[number], ws353=pair(row, "WS353")[number],
+                words_per_second=speed, analogy=analogy, ws353=ws353,
                 speed_ratio=(float(ratio[1]) if ratio is not None and program == "fastw2v"
                              else None),
             ))
@@ -141,9 +145,6 @@ def _runs(session: str, table: list[list[str]]) -> list[Run]:
             index = columns[key]
             return "" if index is None else row[index]
 
-        def mean_sd(key: str) -> tuple[float, float | None] | None:
-            found = _MEAN_SD.search(cell(key))
-            return None if found is None else (float(found[1]), float(found[2]))
 
         speed = _NUMBER.search(cell("M words/s"))
         if speed is None:
@@ -156,8 +157,8 @@ def _runs(session: str, table: list[list[str]]) -> list[Run]:
             mode=re.sub(r"\s*\(.*\)", "", _plain(cell("mode"))),
             program=_plain(cell("program")),
             words_per_second=float(speed[0]),
-            analogy=mean_sd("analogy"),
-            ws353=mean_sd("WS353"),
+            analogy=_mean_sd(cell("analogy")),
+            ws353=_mean_sd(cell("WS353")),
             speed_ratio=None if ratio is None else float(ratio[1]),
         ))
     return runs
