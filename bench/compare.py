@@ -396,10 +396,21 @@ def _peak_rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / (1 << 10)
 
 
-def _evaluate(keys: list[str], vectors: Any) -> dict[str, float]:
-    """Score vectors with gensim's evaluator, whichever program trained them."""
+def _evaluate(keys: list[str], vectors: Any) -> dict[str, Any]:
+    """Score vectors with gensim's evaluator, whichever program trained them.
+
+    Where gensim is not installed (a cluster's nodes, say), fastw2v's own evaluator scores them:
+    tests/test_gensim_compat_kv.py holds it to gensim's results for the same arguments, and the
+    result says which one it was.
+    """
     import numpy as np
-    from gensim.models import KeyedVectors
+
+    try:
+        from gensim.models import KeyedVectors
+        evaluator = "gensim"
+    except ImportError:
+        from fastw2v import KeyedVectors  # type: ignore[assignment]
+        evaluator = "fastw2v"
 
     vectors = np.asarray(vectors, dtype=np.float32)
     keyed = KeyedVectors(vector_size=vectors.shape[1])
@@ -415,6 +426,7 @@ def _evaluate(keys: list[str], vectors: Any) -> dict[str, float]:
         "ws353_spearman": float(spearman),
         "ws353_pearson": float(pearson),
         "ws353_oov_percent": float(oov_percent),
+        "evaluator": evaluator,
     }
 
 

@@ -1,6 +1,7 @@
 """Training across MPI processes (``comm=``) against one process, on the standard run.
 
     python bench/distributed.py throughput --pairs 3        # 2 processes x 1 thread vs 1 x 2
+    python bench/distributed.py throughput --processes 4,8  # 4 x 1 vs 1 x 4, then 8 x 1 vs 1 x 8
     python bench/distributed.py quality --seeds 1,2,3 --processes 1,2,4
     python bench/distributed.py allreduce                   # the per-row cost of Allreduce
     python bench/distributed.py model                       # 8 to 128 nodes, on paper
@@ -92,6 +93,8 @@ def _run(args: argparse.Namespace, corpus: Path, scratch: str, tag: str, process
     params = dict(compare.PRESETS[args.preset], workers=workers, seed=seed)
     if args.epochs:
         params["epochs"] = args.epochs
+    if args.alpha and distributed:
+        params["alpha"] = args.alpha
     spec = {"corpus": str(corpus), "params": params, "distributed": distributed,
             "averaging": {"period": args.period, "hot_rows": args.hot_rows,
                           "contraction": args.contraction},
@@ -130,18 +133,26 @@ def _describe(tag: str, result: dict) -> str:
 
 
 def throughput(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
-    """1 process x 2 threads against 2 processes x 1 thread, alternating."""
-    ratios, runs = [], []
-    for pair in range(args.pairs):
-        seed = args.seeds[pair % len(args.seeds)]
-        alone = _run(args, corpus, scratch, f"pair{pair}-1x2", 1, 2, seed, False, False)
-        apart = _run(args, corpus, scratch, f"pair{pair}-2x1", 2, 1, seed, True, False)
-        ratios.append(apart["words_per_second"] / alone["words_per_second"])
-        runs += [alone, apart]
-        print(f"pair {pair + 1}: ratio 2x1 / 1x2 = {ratios[-1]:.3f}", flush=True)
-    print(f"median ratio: {statistics.median(ratios):.3f} (per pair: "
-          + ", ".join(f"{r:.3f}" for r in ratios) + ")")
-    return {"runs": runs, "ratios": ratios, "median_ratio": statistics.median(ratios)}
+    """For each process count P (default 2): 1 process x P threads against P processes x 1
+    thread, alternating."""
+    found = {}
+    for processes in [p for p in args.processes or [2] if p > 1]:
+        ratios, runs = [], []
+        for pair in range(args.pairs):
+            seed = args.seeds[pair % len(args.seeds)]
+            alone = _run(args, corpus, scratch, f"pair{pair}-1x{processes}", 1, processes, seed,
+                         False, False)
+            apart = _run(args, corpus, scratch, f"pair{pair}-{processes}x1", processes, 1, seed,
+                         True, False)
+            ratios.append(apart["words_per_second"] / alone["words_per_second"])
+            runs += [alone, apart]
+            print(f"pair {pair + 1}: ratio {processes}x1 / 1x{processes} = {ratios[-1]:.3f}",
+                  flush=True)
+        print(f"{processes} processes, median ratio: {statistics.median(ratios):.3f} (per pair: "
+              + ", ".join(f"{r:.3f}" for r in ratios) + ")", flush=True)
+        found[processes] = {"runs": runs, "ratios": ratios,
+                            "median_ratio": statistics.median(ratios)}
+    return found
 
 
 def quality(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
@@ -149,7 +160,7 @@ def quality(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
     more are that many processes of 1 thread each."""
     runs = []
     for seed in args.seeds:
-        for processes in args.processes:
+        for processes in args.processes or [1, 2, 4]:
             if processes == 1:
                 runs.append(_run(args, corpus, scratch, f"seed{seed}-1x2", 1, 2, seed, False,
                                  True))
@@ -157,7 +168,7 @@ def quality(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
                 runs.append(_run(args, corpus, scratch, f"seed{seed}-{processes}x1", processes,
                                  1, seed, True, True))
     summary = {}
-    for processes in args.processes:
+    for processes in args.processes or [1, 2, 4]:
         own = [r for r in runs if r["processes"] == processes]
         summary[processes] = {}
         for key in ("analogy", "ws353_spearman"):
@@ -197,7 +208,7 @@ def allreduce(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
     probe = Path(scratch, "probe.py")
     probe.write_text(ALLREDUCE_PROBE)
     found = {}
-    for processes in [p for p in args.processes if p > 1]:
+    for processes in [p for p in args.processes or [2, 4] if p > 1]:
         out = Path(scratch, f"allreduce{processes}.json")
         subprocess.run([MPIEXEC, "-n", str(processes), sys.executable, str(probe), "100", "20",
                         str(out)], check=True)
@@ -266,10 +277,15 @@ def main() -> int:
     parser.add_argument("--limit-words", type=int, help="train on the first N words only")
     parser.add_argument("--preset", choices=sorted(compare.PRESETS), default="sg-ns")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs")
+    parser.add_argument("--alpha", type=float,
+                        help="override the preset's starting learning rate in the runs of more "
+                        "than one process")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--seeds", type=compare._int_list, default=[1, 2, 3])
-    parser.add_argument("--processes", type=compare._int_list, default=[1, 2, 4],
-                        help="process counts (quality: 1 = one plain process of 2 threads)")
+    parser.add_argument("--processes", type=compare._int_list,
+                        help="process counts (quality, default 1,2,4: 1 = one plain process of 2 "
+                        "threads; throughput, default 2: P processes x 1 thread against 1 x P "
+                        "threads; allreduce, default 2,4)")
     from fastw2v import Averaging
 
     defaults = Averaging(comm=None)
