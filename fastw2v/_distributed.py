@@ -45,8 +45,16 @@ Training
     one process's move, which is the rule: the sum times (1 - a^P) / (P (1 - a)), a = q^u. The
     updates u of a row since it was last combined are its share of the words read (a word's
     count; the words below a Huffman node) times the words each process read since then, and
-    ln q = -`contraction` x the learning rate at the time. The combined move is added to the
-    rows as they are by then, so the updates the workers made while the round ran are kept.
+    ln q = -`contraction` x the learning rate at the time x the mean squared length of the rows
+    the row's updates are multiplied by (the output rows for an input vector, the input vectors
+    for an output row, weighted by how often each is the one): an update of the logistic loss
+    moves a row along the other row by the learning rate times the loss's curvature, at most
+    1/4, times that length squared. So at the start, when the output rows are zero and the
+    input vectors short, every row takes the sum and learns as fast as one process would; the
+    rows that become hot move toward the mean as the vectors grow, the input vectors sooner
+    than the output rows, which are multiplied by the shorter input vectors. The combined move
+    is added to the rows as they are by then, so the updates the workers made while the round
+    ran are kept.
     Rows combined every 2**k-th round count 2**k rounds' words, so that tiers combined rarely
     take nearly the mean: hence tiers from 8192 rows by default. At the end of every
     epoch the workers stop, every row is combined by the first process and sent from it, so
@@ -113,11 +121,13 @@ class Averaging:
     hot_rows : int, default 8192
         Rows combined in every round (the most frequent words); the next tiers, each as large as
         all the rows before it, are combined every 2nd, 4th, 8th... round.
-    contraction : float, default 2.0
-        How far one update, per unit of learning rate, moves a row toward where its updates pull
-        it (as ``-ln`` of the factor left): it sets which rows take the mean of the processes'
-        moves (rows updated so often that each process's move reaches that point) and which
-        take their sum (rows updated rarely). 0 sums every move.
+    contraction : float, default 0.25
+        How far one update moves a row toward where its updates pull it (as ``-ln`` of the
+        factor left), per unit of learning rate and of the squared length of the rows the
+        update multiplies it by; 0.25 is the logistic loss's steepest curvature. It sets which
+        rows take the mean of the processes' moves (rows updated so often that each process's
+        move reaches that point) and which take their sum (rows updated rarely). 0 sums every
+        move.
     timeout : float, default 300
         Seconds any process waits for the others in one collective call before it decides one
         of them died or hangs, and ends the job. It must exceed the longest legitimate wait: the
@@ -134,7 +144,7 @@ class Averaging:
     comm: Any
     period: float = 0.1
     hot_rows: int = 8192
-    contraction: float = 2.0
+    contraction: float = 0.25
     timeout: float = 300.0
 
     def __post_init__(self) -> None:
@@ -552,6 +562,9 @@ class _Rows:
         self.hot_first = hot_first
         self.base = live.copy()
         self.shares = shares
+        # The matrices whose rows this one's updates are multiplied by, each with its rows'
+        # weights (summing to 1).
+        self.partners: list[tuple[_Rows, np.ndarray]] = []
         self.words_combined = np.zeros(len(live), dtype=np.int64)
         self.chunk = max(1, _CHUNK_BYTES // (live.shape[1] * live.itemsize))
         rows = min(self.chunk, len(live))
@@ -562,6 +575,12 @@ class _Rows:
         """The `rows` hottest rows, as a range of row numbers."""
         rows = min(rows, len(self.live))
         return (0, rows) if self.hot_first else (len(self.live) - rows, len(self.live))
+
+    def partner_length(self) -> float:
+        """The weighted mean squared length of the partners' rows as last combined: the same
+        in every process."""
+        return sum(float(weights @ np.einsum("ij,ij->i", partner.base, partner.base))
+                   for partner, weights in self.partners)
 
     def combine(self, start: int, end: int, processes: int, words: int, rate: float) -> None:
         """Turn the summed moves of rows [start, end), in `summed`, into their combined move:
@@ -585,13 +604,21 @@ class ModelSync:
         self._matrices: list[_Rows] = []
         if group.size > 1:
             counts = np.asarray(model.wv.expandos["count"], dtype=np.float64)
-            self._matrices.append(_Rows(model.wv.vectors, True, _objectives.word_shares(counts)))
+            words = _objectives.word_shares(counts)
+            inputs = _Rows(model.wv.vectors, True, words)
+            self._matrices.append(inputs)
             for objective in model._objectives:
                 # Huffman inner nodes are numbered from the leaves up: the root, on every
                 # word's path, is the last row.
                 hot_first = not isinstance(objective, _objectives.HierarchicalSoftmax)
-                self._matrices.append(_Rows(objective.output, hot_first,
-                                            objective.row_shares(counts)))
+                outputs = _Rows(objective.output, hot_first, objective.row_shares(counts))
+                self._matrices.append(outputs)
+                # An input vector's updates are multiplied by the output rows of its
+                # predictions (weighted by how many predictions reach each), an output row's
+                # by the input vectors (weighted by their words' counts).
+                inputs.partners.append((outputs, outputs.shares / max(outputs.shares.sum(),
+                                                                      1e-300)))
+                outputs.partners.append((inputs, words))
         self._round = 0
         # Words other processes read, added to this trainer's schedule; this process's words
         # sent to the others so far.
@@ -703,7 +730,7 @@ class ModelSync:
         low, high = matrix.span(rows)
         live, base, group = matrix.live, matrix.base, self.group
         words = self._words_everywhere
-        rate = group.settings.contraction * trainer.alpha_after(words)
+        rate = group.settings.contraction * trainer.alpha_after(words) * matrix.partner_length()
         for start in range(low, high, matrix.chunk):
             end = min(start + matrix.chunk, high)
             moves, summed = matrix.moves[:end - start], matrix.summed[:end - start]

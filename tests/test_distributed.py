@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import types
 import zlib
 from pathlib import Path
 
@@ -292,6 +293,38 @@ def test_rows_combine_by_how_often_they_were_updated_since_last_time():
     assert rows.words_combined.tolist() == [3000, 3300, 3300, 3000, 3000]
 
 
+def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by():
+    sentences = [["a", "b", "c", "a", "d"], ["b", "a", "e", "c"]] * 20
+    model = Word2Vec(sentences, vector_size=8, window=2, min_count=1, negative=3, hs=1,
+                     epochs=1, workers=1, seed=3)
+    sync = _distributed.ModelSync(types.SimpleNamespace(rank=0, size=2), model, share=None)
+    inputs, nodes, noise_rows = sync._matrices  # in the order of model._objectives
+    counts = np.asarray(model.wv.expandos["count"], dtype=np.float64)
+    words = counts / counts.sum()
+
+    def squared(rows):
+        return (rows.astype(np.float64) ** 2).sum(axis=1)
+
+    # An output row is multiplied by the input vectors, weighted by their words' counts.
+    for outputs in (noise_rows, nodes):
+        assert outputs.partner_length() == pytest.approx(words @ squared(model.wv.vectors))
+    # An input vector by each objective's output rows, weighted by the predictions reaching
+    # them: its target's row, the nodes of its path.
+    node_shares = model._objectives[0].row_shares(counts)
+    assert inputs.partner_length() == pytest.approx(
+        words @ squared(model.syn1neg) + node_shares @ squared(model.syn1) / node_shares.sum())
+    # Lengths are those of the rows as last combined: the same in every process.
+    model.syn1neg[:] = 0.0
+    assert inputs.partner_length() > 0.0
+    noise_rows.base[:] = 0.0
+    nodes.base[:] = 0.0
+    # Before the output rows grow, every input vector takes the sum of the moves.
+    assert inputs.partner_length() == 0.0
+    inputs.summed[:] = 6.0
+    inputs.combine(0, len(counts), 2, words=10_000, rate=0.25 * 0.025 * inputs.partner_length())
+    assert np.all(inputs.summed[:len(counts)] == 6.0)
+
+
 def test_huffman_nodes_share_the_words_below_them():
     counts = np.array([5, 3, 1, 1])
     objective = _objectives.HierarchicalSoftmax.create(TrainingConfig(hs=1, negative=0),
@@ -352,7 +385,8 @@ def test_planted_groups_are_learned_across_processes(tmp_path, planted_path, pro
                                                      objective):
     params = dict(QUICK, workers=1, epochs=8, compute_loss=True, **objective)
     # Few hot rows and short rounds: every tier is combined while the workers train. Every
-    # planted word is as frequent as the hottest: all rows average their moves.
+    # planted word is as frequent as the hottest: once the vectors have grown, all rows average
+    # their moves.
     reports, completed = run_job(tmp_path, processes, str(planted_path), params,
                                  averaging=dict(period=0.002, hot_rows=4))
     assert completed.returncode == 0, completed.stderr
