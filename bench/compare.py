@@ -6,7 +6,8 @@ memory or warm caches. Pair ``i`` trains both programs with seed ``seeds[i % len
 pairs that measure speed are also the seeds that measure quality.
 
 Each child times the vocabulary build and the training apart, reads its peak resident set size
-when training ends, and then scores its vectors with gensim's own evaluator (questions-words on the
+when training ends, and then scores its vectors with gensim's own evaluator (fastw2v's where gensim
+is not installed, held to gensim's results by the tests; questions-words on the
 30,000 most frequent words, case-insensitive; WordSim-353) so that both programs are judged by the
 same code. Throughput is corpus words x epochs / training wall seconds, the corpus words being
 counted once here, for both.

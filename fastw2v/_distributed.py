@@ -49,7 +49,9 @@ Training
     the row's updates are multiplied by (the output rows for an input vector, the input vectors
     for an output row, weighted by how often each is the one): an update of the logistic loss
     moves a row along the other row by the learning rate times the loss's curvature, at most
-    1/4, times that length squared. So at the start, when the output rows are zero and the
+    1/4, times that length squared (the default `contraction` is that bound; an update here is
+    one word read, and a Huffman path counts as its mean node, so the constant is only a
+    guide). So at the start, when the output rows are zero and the
     input vectors short, every row takes the sum and learns as fast as one process would; the
     rows that become hot move toward the mean as the vectors grow, the input vectors sooner
     than the output rows, which are multiplied by the shorter input vectors. The combined move
@@ -124,10 +126,11 @@ class Averaging:
     contraction : float, default 0.25
         How far one update moves a row toward where its updates pull it (as ``-ln`` of the
         factor left), per unit of learning rate and of the squared length of the rows the
-        update multiplies it by; 0.25 is the logistic loss's steepest curvature. It sets which
-        rows take the mean of the processes' moves (rows updated so often that each process's
-        move reaches that point) and which take their sum (rows updated rarely). 0 sums every
-        move.
+        update multiplies it by. The default is the bound on the logistic loss's curvature
+        (1/4), not a tuned value; it was measured on skip-gram with negative sampling. It sets
+        which rows take the mean of the processes' moves (rows updated so often that each
+        process's move reaches that point) and which take their sum (rows updated rarely). 0
+        sums every move.
     timeout : float, default 300
         Seconds any process waits for the others in one collective call before it decides one
         of them died or hangs, and ends the job. It must exceed the longest legitimate wait: the
@@ -563,8 +566,11 @@ class _Rows:
         self.base = live.copy()
         self.shares = shares
         # The matrices whose rows this one's updates are multiplied by, each with its rows'
-        # weights (summing to 1).
+        # weights (summing to 1), and the squared length of each row of `base`, kept up to date
+        # for the rows each combination changes (so that its cost follows the rows combined).
         self.partners: list[tuple[_Rows, np.ndarray]] = []
+        self.squared_lengths = np.empty(len(live), dtype=np.float64)
+        self.measure(0, len(live))
         self.words_combined = np.zeros(len(live), dtype=np.int64)
         self.chunk = max(1, _CHUNK_BYTES // (live.shape[1] * live.itemsize))
         rows = min(self.chunk, len(live))
@@ -576,10 +582,15 @@ class _Rows:
         rows = min(rows, len(self.live))
         return (0, rows) if self.hot_first else (len(self.live) - rows, len(self.live))
 
+    def measure(self, start: int, end: int) -> None:
+        """Record the squared lengths of rows [start, end) of `base`, after they changed."""
+        self.squared_lengths[start:end] = np.einsum("ij,ij->i", self.base[start:end],
+                                                    self.base[start:end])
+
     def partner_length(self) -> float:
         """The weighted mean squared length of the partners' rows as last combined: the same
-        in every process."""
-        return sum(float(weights @ np.einsum("ij,ij->i", partner.base, partner.base))
+        in every process (einsum, not BLAS, whose sums follow its thread count)."""
+        return sum(float(np.einsum("i,i->", weights, partner.squared_lengths))
                    for partner, weights in self.partners)
 
     def combine(self, start: int, end: int, processes: int, words: int, rate: float) -> None:
@@ -744,11 +755,13 @@ class ModelSync:
                     base[start:end] += summed
                 matrix.words_combined[start:end] = words
                 group.wait(group.comm.Ibcast(base[start:end], root=0), "combining the model")
+                matrix.measure(start, end)
                 np.copyto(live[start:end], base[start:end])
             else:
                 group.wait(group.comm.Iallreduce(moves, summed), "combining the model")
                 matrix.combine(start, end, group.size, words, rate)
                 base[start:end] += summed
+                matrix.measure(start, end)
                 # Added to the rows as they are now, not as they were sent: what the workers
                 # wrote meanwhile is kept.
                 np.subtract(summed, moves, out=moves)

@@ -293,11 +293,26 @@ def test_rows_combine_by_how_often_they_were_updated_since_last_time():
     assert rows.words_combined.tolist() == [3000, 3300, 3300, 3000, 3000]
 
 
+class _Done:
+    def Test(self):
+        return True
+
+
+class _TwoAlikeProcesses:
+    """A stand-in communicator of two processes whose rows moved alike: the sum is twice one."""
+
+    def Iallreduce(self, send, receive):
+        np.multiply(send, 2, out=receive)
+        return _Done()
+
+
 def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by():
     sentences = [["a", "b", "c", "a", "d"], ["b", "a", "e", "c"]] * 20
     model = Word2Vec(sentences, vector_size=8, window=2, min_count=1, negative=3, hs=1,
                      epochs=1, workers=1, seed=3)
-    sync = _distributed.ModelSync(types.SimpleNamespace(rank=0, size=2), model, share=None)
+    group = types.SimpleNamespace(rank=0, size=2, settings=Averaging(comm=None),
+                                  comm=_TwoAlikeProcesses(), wait=lambda request, what: None)
+    sync = _distributed.ModelSync(group, model, share=None)
     inputs, nodes, noise_rows = sync._matrices  # in the order of model._objectives
     counts = np.asarray(model.wv.expandos["count"], dtype=np.float64)
     words = counts / counts.sum()
@@ -311,18 +326,42 @@ def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by():
     # An input vector by each objective's output rows, weighted by the predictions reaching
     # them: its target's row, the nodes of its path.
     node_shares = model._objectives[0].row_shares(counts)
-    assert inputs.partner_length() == pytest.approx(
-        words @ squared(model.syn1neg) + node_shares @ squared(model.syn1) / node_shares.sum())
-    # Lengths are those of the rows as last combined: the same in every process.
+    length = words @ squared(model.syn1neg) + node_shares @ squared(model.syn1) / node_shares.sum()
+    assert inputs.partner_length() == pytest.approx(length)
+    # The lengths are those of the rows as last combined (the same in every process), not of
+    # the rows the workers are changing.
     model.syn1neg[:] = 0.0
-    assert inputs.partner_length() > 0.0
+    assert inputs.partner_length() == pytest.approx(length)
+
+    # A round: the combined move takes the share for contraction x learning rate x length.
+    before = inputs.base.copy()
+    moves = np.random.default_rng(0).normal(size=before.shape).astype(np.float32)
+    model.wv.vectors[:] = before + moves
+    # Enough words read that the most frequent word's vector was updated about once (in units
+    # of -ln of the factor left) in each process.
+    read = round(2 / (0.25 * 0.02 * length * words.max()))
+    sync._words_everywhere = read
+    trainer = types.SimpleNamespace(alpha_after=lambda words_done: 0.02)
+    sync._combine(inputs, len(counts), exact=False, trainer=trainer)
+    share = _distributed.combined_share(0.25 * 0.02 * length * words * read / 2, 2)
+    np.testing.assert_allclose(model.wv.vectors, before + 2 * moves * share[:, None],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(inputs.base, model.wv.vectors, rtol=1e-6, atol=1e-6)
+    assert 0.5 < share.min() < 0.8 and share.max() < 0.95  # between the mean and the sum
+    # ...and the output rows' rate follows the input vectors just combined.
+    assert noise_rows.partner_length() == pytest.approx(words @ squared(model.wv.vectors))
+
+    # Before the output rows grow, every input vector takes the sum of the moves.
     noise_rows.base[:] = 0.0
     nodes.base[:] = 0.0
-    # Before the output rows grow, every input vector takes the sum of the moves.
+    noise_rows.measure(0, len(counts))
+    nodes.measure(0, len(counts) - 1)
     assert inputs.partner_length() == 0.0
-    inputs.summed[:] = 6.0
-    inputs.combine(0, len(counts), 2, words=10_000, rate=0.25 * 0.025 * inputs.partner_length())
-    assert np.all(inputs.summed[:len(counts)] == 6.0)
+    before = inputs.base.copy()
+    model.wv.vectors[:] = before + moves
+    sync._words_everywhere = 2 * read
+    sync._combine(inputs, len(counts), exact=False, trainer=trainer)
+    np.testing.assert_allclose(model.wv.vectors, before + 2 * moves, rtol=1e-5, atol=1e-6)
 
 
 def test_huffman_nodes_share_the_words_below_them():
