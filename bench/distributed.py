@@ -158,9 +158,10 @@ def throughput(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
 def quality(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
     """Analogy and WS353 for each seed and process count: 1 is one plain process of 2 threads,
     more are that many processes of 1 thread each."""
+    counts = args.processes or [1, 2, 4]
     runs = []
     for seed in args.seeds:
-        for processes in args.processes or [1, 2, 4]:
+        for processes in counts:
             if processes == 1:
                 runs.append(_run(args, corpus, scratch, f"seed{seed}-1x2", 1, 2, seed, False,
                                  True))
@@ -168,7 +169,7 @@ def quality(args: argparse.Namespace, corpus: Path, scratch: str) -> dict:
                 runs.append(_run(args, corpus, scratch, f"seed{seed}-{processes}x1", processes,
                                  1, seed, True, True))
     summary = {}
-    for processes in args.processes or [1, 2, 4]:
+    for processes in counts:
         own = [r for r in runs if r["processes"] == processes]
         summary[processes] = {}
         for key in ("analogy", "ws353_spearman"):

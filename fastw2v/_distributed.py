@@ -51,12 +51,11 @@ Training
     moves a row along the other row by the learning rate times the loss's curvature, at most
     1/4, times that length squared (the default `contraction` is that bound; an update here is
     one word read, and a Huffman path counts as its mean node, so the constant is only a
-    guide). So at the start, when the output rows are zero and the
-    input vectors short, every row takes the sum and learns as fast as one process would; the
-    rows that become hot move toward the mean as the vectors grow, the input vectors sooner
-    than the output rows, which are multiplied by the shorter input vectors. The combined move
-    is added to the rows as they are by then, so the updates the workers made while the round
-    ran are kept.
+    guide). So at the start, when the output rows are zero and the input vectors short, every
+    row takes the sum and learns as fast as one process would; the rows that become hot move
+    toward the mean as the vectors grow, the input vectors sooner than the output rows, which
+    are multiplied by the shorter input vectors. The combined move is added to the rows as they
+    are by then, so the updates the workers made while the round ran are kept.
     Rows combined every 2**k-th round count 2**k rounds' words, so that tiers combined rarely
     take nearly the mean: hence tiers from 8192 rows by default. At the end of every
     epoch the workers stop, every row is combined by the first process and sent from it, so

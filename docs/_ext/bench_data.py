@@ -83,6 +83,12 @@ def _column(header: list[str], prefix: str) -> int | None:
     return None
 
 
+def _cell(row: list[str], columns: dict[str, int | None], key: str) -> str:
+    """The row's cell under the column `key`, or "" where the table has no such column."""
+    index = columns[key]
+    return "" if index is None else row[index]
+
+
 def _mean_sd(text: str) -> tuple[float, float | None] | None:
     found = _MEAN_SD.search(text)
     if found is None:
@@ -99,8 +105,7 @@ def _preset_runs(session: str, table: list[list[str]]) -> list[Run]:
         return []
 
     def cell(row: list[str], key: str) -> str:
-        index = columns[key]
-        return "" if index is None else row[index]
+        return _cell(row, columns, key)
 
     def pair(row: list[str], key: str) -> list[tuple[float, float | None] | None]:
         halves = cell(row, key).split(" / ")
@@ -142,9 +147,7 @@ def _runs(session: str, table: list[list[str]]) -> list[Run]:
             continue
 
         def cell(key: str, row: list[str] = row) -> str:
-            index = columns[key]
-            return "" if index is None else row[index]
-
+            return _cell(row, columns, key)
 
         speed = _NUMBER.search(cell("M words/s"))
         if speed is None:
