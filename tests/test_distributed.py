@@ -5,9 +5,11 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import types
 import zlib
 from pathlib import Path
@@ -484,6 +486,54 @@ def test_a_killed_process_ends_the_job(tmp_path, planted_path):
     reports, completed = run_job(tmp_path, 3, str(planted_path), params, fault={"1": "kill"})
     assert completed.returncode != 0
     assert not reports
+
+
+@needs_mpi
+def test_ctrl_c_on_the_launcher_ends_every_process(tmp_path, planted_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    helpers = Path(__file__).read_text()
+    (tmp_path / "facts.py").write_text(
+        "import zlib\nimport numpy as np\n"
+        + helpers[helpers.index("def group_precision"):helpers.index("# The program every")])
+    job = dict(corpus=str(planted_path), params=dict(QUICK, workers=1, epochs=100_000),
+               out=str(out))
+    # Every process of the job starts with Ctrl-C's default meaning, whatever pytest's is.
+    launcher = subprocess.Popen(
+        [MPIEXEC, "-n", "2", sys.executable, str(script), json.dumps(job)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        time.sleep(4.0)  # counting done, training under way
+        assert launcher.poll() is None, launcher.communicate()
+        launcher.send_signal(signal.SIGINT)
+        launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.communicate()
+    assert launcher.returncode != 0
+    assert not list(out.iterdir())  # no process got to the end of training
+    # ...and none is left running.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _processes_running(script):
+        time.sleep(0.2)
+    assert not _processes_running(script)
+
+
+def _processes_running(script):
+    """Processes whose command line names `script` (Linux's /proc; none found elsewhere)."""
+    running = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        try:
+            if entry.name.isdigit() and str(script).encode() in (entry / "cmdline").read_bytes():
+                running.append(entry.name)
+        except OSError:
+            continue
+    return running
 
 
 @needs_mpi
