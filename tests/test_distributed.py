@@ -127,8 +127,9 @@ JOB = textwrap.dedent('''
 ''')
 
 
-def run_job(tmp_path, processes, corpus, params, env=None, **job):
-    """Run JOB in `processes` processes; returns (reports by rank, completed process)."""
+def job_command(tmp_path, processes, corpus, params, **job):
+    """Write JOB and its helpers into `tmp_path`; returns the command that runs it in
+    `processes` processes, each writing its report into `tmp_path / "out"`."""
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     script = tmp_path / "job.py"
@@ -138,8 +139,14 @@ def run_job(tmp_path, processes, corpus, params, env=None, **job):
         "import zlib\nimport numpy as np\n"
         + helpers[helpers.index("def group_precision"):helpers.index("# The program every")])
     job.update(corpus=corpus, params=params, out=str(out))
+    return [MPIEXEC, "-n", str(processes), sys.executable, str(script), json.dumps(job)]
+
+
+def run_job(tmp_path, processes, corpus, params, env=None, **job):
+    """Run JOB in `processes` processes; returns (reports by rank, completed process)."""
+    out = tmp_path / "out"
     completed = subprocess.run(
-        [MPIEXEC, "-n", str(processes), sys.executable, str(script), json.dumps(job)],
+        job_command(tmp_path, processes, corpus, params, **job),
         capture_output=True, text=True, timeout=JOB_SECONDS, cwd=tmp_path,
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
     reports = {}
@@ -490,20 +497,11 @@ def test_a_killed_process_ends_the_job(tmp_path, planted_path):
 
 @needs_mpi
 def test_ctrl_c_on_the_launcher_ends_every_process(tmp_path, planted_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    script = tmp_path / "job.py"
-    script.write_text(JOB)
-    helpers = Path(__file__).read_text()
-    (tmp_path / "facts.py").write_text(
-        "import zlib\nimport numpy as np\n"
-        + helpers[helpers.index("def group_precision"):helpers.index("# The program every")])
-    job = dict(corpus=str(planted_path), params=dict(QUICK, workers=1, epochs=100_000),
-               out=str(out))
+    command = job_command(tmp_path, 2, str(planted_path), dict(QUICK, workers=1, epochs=100_000))
+    out, script = tmp_path / "out", tmp_path / "job.py"
     # Every process of the job starts with Ctrl-C's default meaning, whatever pytest's is.
     launcher = subprocess.Popen(
-        [MPIEXEC, "-n", "2", sys.executable, str(script), json.dumps(job)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
