@@ -12,7 +12,7 @@ compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 if os.environ.get("FASTW2V_NATIVE") == "1":
     compile_args.append("-march=native")
 
-MODULES = ["_sampling", "_kernels", "_corpus", "_count", "_w2v_format"]
+MODULES = ["_sampling", "_kernels", "_corpus", "_count", "_w2v_format", "_averaging"]
 # FASTW2V_SGEMM=1 compiles the sgemm variant of the dense step in, to measure it against the C
 # loop (bench/test_micro.py); shipped builds never take that branch.
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]

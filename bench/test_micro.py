@@ -131,3 +131,25 @@ def test_encode_sentences(benchmark, zipf_counts):
     sentences = [words[i:i + 20] for i in range(0, len(words), 20)]
     key_to_index = {f"w{i}": i for i in range(VOCAB)}
     benchmark(_corpus.encode_sentences, sentences, key_to_index)
+
+
+def test_averaging_round_arithmetic(benchmark, zipf_counts):
+    """One averaging round's arithmetic on 8192 rows of a matrix (the hot tier at the default
+    `hot_rows`), between processes: the moves taken, then, the collective's sum given, the
+    combined move added to the live rows and to the rows as last combined, and the rows
+    re-measured."""
+    from fastw2v import _distributed
+
+    rng = np.random.default_rng(0)
+    live = rng.random((VOCAB, DIM), dtype=np.float32)
+    rows = _distributed._Rows(live, True, zipf_counts / zipf_counts.sum())
+    hot = 8192
+    summed = rng.normal(scale=1e-3, size=(hot, DIM)).astype(np.float32)
+    words = iter(range(10**6, 10**12, 10**5))
+
+    def one_round():
+        np.subtract(live[:hot], rows.base[:hot], out=rows.moves[:hot])
+        rows.summed[:hot] = summed
+        rows.add_combined(0, hot, 2, next(words), 1e-3, live=True)
+
+    benchmark(one_round)

@@ -93,7 +93,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from fastw2v import _corpus, _objectives, _vocab
+from fastw2v import _averaging, _corpus, _objectives, _vocab
 from fastw2v._vocab import CorpusScan
 
 logger = logging.getLogger("fastw2v.distributed")
@@ -538,22 +538,6 @@ def _train_ranges(trainer: Any, state: Any, vocab_hash: Any, jobs: list,
         _corpus.train_file_range(trainer, state, vocab_hash, path, start, end)
 
 
-def combined_share(updates: np.ndarray, processes: int) -> np.ndarray:
-    """The share of the summed moves a row takes, given `updates` (-ln of the factor by which
-    one process's updates since the last combination shrank the row's distance to where they
-    pull it): (1 - a^P) / (P (1 - a)) with a = exp(-updates); 1 (the sum) for rows that were not
-    updated, 1/P (the mean) for rows updated without end.
-
-    >>> combined_share(np.array([0.0, 0.01, 1.0, 100.0]), 4).round(3).tolist()
-    [1.0, 0.985, 0.388, 0.25]
-    """
-    updates = np.asarray(updates, dtype=np.float64)
-    share = np.ones_like(updates)
-    moved = updates > 1e-12
-    share[moved] = np.expm1(-processes * updates[moved]) / (processes * np.expm1(-updates[moved]))
-    return share
-
-
 class _Rows:
     """One matrix combined across processes: its rows as last combined (`base`), each row's
     share of the words read and the words read when it was last combined, and the scratch
@@ -583,8 +567,7 @@ class _Rows:
 
     def measure(self, start: int, end: int) -> None:
         """Record the squared lengths of rows [start, end) of `base`, after they changed."""
-        self.squared_lengths[start:end] = np.einsum("ij,ij->i", self.base[start:end],
-                                                    self.base[start:end])
+        _averaging.measure(self.base[start:end], self.squared_lengths[start:end])
 
     def partner_length(self) -> float:
         """The weighted mean squared length of the partners' rows as last combined: the same
@@ -592,15 +575,18 @@ class _Rows:
         return sum(float(np.einsum("i,i->", weights, partner.squared_lengths))
                    for partner, weights in self.partners)
 
-    def combine(self, start: int, end: int, processes: int, words: int, rate: float) -> None:
-        """Turn the summed moves of rows [start, end), in `summed`, into their combined move:
-        `words` were read by all processes by now, and one update of a row shrank its distance
-        to where its updates pull it by exp(-`rate`)."""
-        read = (words - self.words_combined[start:end]) / processes
-        updates = rate * self.shares[start:end] * read
-        self.summed[:end - start] *= combined_share(updates, processes).astype(
-            np.float32)[:, None]
-        self.words_combined[start:end] = words
+    def add_combined(self, start: int, end: int, processes: int, words: int, rate: float,
+                     live: bool) -> None:
+        """Add to rows [start, end) of `base` (and of `live`, when `live`: less what they
+        moved since `moves` was taken) their combined move, their share of the summed moves in
+        `summed` by the rule of the module's docstring, and re-measure them: `words` were read
+        by all processes by now, and one update of a row shrank its distance to where its
+        updates pull it by exp(-`rate`)."""
+        rows = end - start
+        _averaging.add_combined(self.live[start:end] if live else None, self.base[start:end],
+                                self.moves[:rows], self.summed[:rows], self.shares[start:end],
+                                self.words_combined[start:end], words, processes, rate,
+                                self.squared_lengths[start:end])
 
 
 class ModelSync:
@@ -734,7 +720,7 @@ class ModelSync:
     def _combine(self, matrix: _Rows, rows: int, exact: bool, trainer: Any) -> None:
         """Combine the `rows` hottest rows of `matrix` across the processes, chunk by chunk:
         each sends what its rows moved since they were last combined, and the new rows are the
-        old ones plus each row's share of the sum of the moves (see `combined_share`). `exact`
+        old ones plus each row's share of the sum of the moves (see the module's docstring). `exact`
         (workers stopped): the first process computes the new rows and sends them to all, so
         that every process holds the same rows bit for bit."""
         low, high = matrix.span(rows)
@@ -750,21 +736,16 @@ class ModelSync:
                 group.wait(group.comm.Ireduce(moves, summed if group.rank == 0 else None,
                                               root=0), "combining the model")
                 if group.rank == 0:
-                    matrix.combine(start, end, group.size, words, rate)
-                    base[start:end] += summed
+                    matrix.add_combined(start, end, group.size, words, rate, live=False)
                 matrix.words_combined[start:end] = words
                 group.wait(group.comm.Ibcast(base[start:end], root=0), "combining the model")
                 matrix.measure(start, end)
                 np.copyto(live[start:end], base[start:end])
             else:
                 group.wait(group.comm.Iallreduce(moves, summed), "combining the model")
-                matrix.combine(start, end, group.size, words, rate)
-                base[start:end] += summed
-                matrix.measure(start, end)
                 # Added to the rows as they are now, not as they were sent: what the workers
                 # wrote meanwhile is kept.
-                np.subtract(summed, moves, out=moves)
-                live[start:end] += moves
+                matrix.add_combined(start, end, group.size, words, rate, live=True)
 
 
 def _fingerprint(model: Any) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastw2v import Averaging, Word2Vec, _corpus, _count, _distributed, _objectives
+from fastw2v import Averaging, Word2Vec, _averaging, _corpus, _count, _distributed, _objectives
 from fastw2v._config import TrainingConfig
 
 MPIEXEC = (shutil.which("mpiexec", path=os.path.dirname(sys.executable))
@@ -270,6 +270,16 @@ def test_counting_a_byte_range_reads_only_it(tmp_path):
         _count.count_file_words(str(path), start=5, end=2)
 
 
+def combined_share(updates, processes):
+    """The share of the summed moves a row takes, in float64 (the rule `_averaging.add_combined`
+    computes): (1 - a^P) / (P (1 - a)), a = exp(-updates); 1, the sum, for rows not updated."""
+    updates = np.asarray(updates, dtype=np.float64)
+    share = np.ones_like(updates)
+    moved = updates > 1e-12
+    share[moved] = np.expm1(-processes * updates[moved]) / (processes * np.expm1(-updates[moved]))
+    return share
+
+
 def test_a_row_takes_the_sum_of_rare_moves_and_the_mean_of_saturated_ones():
     # A row updated u times (in units of -ln of the factor left) by each of P processes: one
     # process doing all P*u updates moves it (1 - a^P) / (1 - a) times as far, a = exp(-u).
@@ -277,9 +287,15 @@ def test_a_row_takes_the_sum_of_rare_moves_and_the_mean_of_saturated_ones():
         for updates in (1e-6, 0.05, 0.7, 3.0, 40.0):
             a = math.exp(-updates)
             expected = (1 - a ** processes) / (processes * (1 - a))
-            assert _distributed.combined_share(np.array([updates]), processes)[0] == \
+            assert combined_share(np.array([updates]), processes)[0] == \
                 pytest.approx(expected, rel=1e-9)
-    shares = _distributed.combined_share(np.array([0.0, 1e-9, 1e3]), 4)
+            # The kernel: a zero row given a summed move of 1 takes its share of it.
+            base = np.zeros((1, 1), dtype=np.float32)
+            _averaging.add_combined(None, base, np.zeros_like(base), np.ones_like(base),
+                                    np.array([1.0]), np.zeros(1, dtype=np.int64), processes,
+                                    processes, updates, np.zeros(1))
+            assert base[0, 0] == pytest.approx(expected, rel=1e-6)
+    shares = combined_share(np.array([0.0, 1e-9, 1e3]), 4)
     assert shares.tolist() == [1.0, pytest.approx(1.0), 0.25]
 
 
@@ -288,18 +304,62 @@ def test_rows_combine_by_how_often_they_were_updated_since_last_time():
     shares = np.array([0.5, 0.1, 1e-3, 1e-5, 0.0])
     rows = _distributed._Rows(np.zeros((5, 2), dtype=np.float32), True, shares)
     rows.summed[:] = 6.0
-    rows.combine(0, 5, processes, words=3000, rate=rate)
-    expected = 6.0 * _distributed.combined_share(rate * shares * 1000, processes)
-    np.testing.assert_allclose(rows.summed[:5, 0], expected, rtol=1e-6)
-    assert rows.summed[0, 0] == pytest.approx(2.0)  # saturated: the mean
-    assert rows.summed[4, 0] == 6.0  # never updated: the sum
+    rows.moves[:] = 0.0
+    rows.add_combined(0, 5, processes, words=3000, rate=rate, live=False)
+    expected = 6.0 * combined_share(rate * shares * 1000, processes)
+    np.testing.assert_allclose(rows.base[:, 0], expected, rtol=1e-6)
+    assert rows.base[0, 0] == pytest.approx(2.0)  # saturated: the mean
+    assert rows.base[4, 0] == 6.0  # never updated: the sum
+    assert not rows.live.any()  # live=False: the exact combination copies base over it later
     # Rows 1-2 combined again 300 words later count only the words read since.
-    rows.summed[:] = 6.0
-    rows.combine(1, 3, processes, words=3300, rate=rate)
+    before = rows.base.copy()
+    rows.add_combined(1, 3, processes, words=3300, rate=rate, live=False)
     np.testing.assert_allclose(
-        rows.summed[:2, 0], 6.0 * _distributed.combined_share(rate * shares[1:3] * 100,
-                                                              processes), rtol=1e-6)
+        rows.base[1:3, 0] - before[1:3, 0],
+        6.0 * combined_share(rate * shares[1:3] * 100, processes), rtol=1e-5)
     assert rows.words_combined.tolist() == [3000, 3300, 3300, 3000, 3000]
+    np.testing.assert_allclose(rows.squared_lengths, (rows.base.astype(np.float64) ** 2).sum(1))
+
+
+@pytest.mark.parametrize("dim", [1, 7, 100])
+def test_the_combination_kernel_matches_a_float64_reference(dim):
+    rng = np.random.default_rng(dim)
+    rows, processes, words, rate = 300, 4, 50_000, 3e-4
+    base = rng.normal(size=(rows, dim)).astype(np.float32)
+    moves = rng.normal(scale=0.1, size=(rows, dim)).astype(np.float32)
+    # The workers kept writing after the moves were taken.
+    live = base + moves + rng.normal(scale=0.01, size=(rows, dim)).astype(np.float32)
+    summed = rng.normal(scale=0.3, size=(rows, dim)).astype(np.float32)
+    shares = rng.random(rows) ** 4 / 10
+    shares[:5] = 0.0
+    combined = rng.integers(0, words, size=rows)
+    lengths = np.full(rows, np.nan)
+
+    share = combined_share(rate * shares * (words - combined) / processes, processes)
+    step = summed.astype(np.float64) * share[:, None]
+    expected_base = base + step
+    expected_live = live + step - moves
+    new_base, new_live, new_combined = base.copy(), live.copy(), combined.copy()
+    _averaging.add_combined(new_live, new_base, moves, summed, shares, new_combined, words,
+                            processes, rate, lengths)
+    np.testing.assert_allclose(new_base, expected_base, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(new_live, expected_live, rtol=1e-5, atol=1e-6)
+    assert (new_combined == words).all()
+    np.testing.assert_allclose(lengths, (new_base.astype(np.float64) ** 2).sum(axis=1),
+                               rtol=1e-12)
+    assert 0.25 <= share.min() and share.max() == 1.0 and share.min() < 0.9
+
+    # Without live rows only the base moves; the lengths are measure()'s, bit for bit.
+    again, kept = base.copy(), live.copy()
+    _averaging.add_combined(None, again, moves, summed, shares, combined.copy(), words,
+                            processes, rate, lengths)
+    assert np.array_equal(again, new_base) and np.array_equal(kept, live)
+    measured = np.empty(rows)
+    _averaging.measure(again, measured)
+    assert np.array_equal(measured, lengths)
+    with pytest.raises(ValueError, match="shape"):
+        _averaging.add_combined(None, again[:-1], moves, summed, shares, combined, words,
+                                processes, rate, lengths)
 
 
 class _Done:
@@ -352,7 +412,7 @@ def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by():
     sync._words_everywhere = read
     trainer = types.SimpleNamespace(alpha_after=lambda words_done: 0.02)
     sync._combine(inputs, len(counts), exact=False, trainer=trainer)
-    share = _distributed.combined_share(0.25 * 0.02 * length * words * read / 2, 2)
+    share = combined_share(0.25 * 0.02 * length * words * read / 2, 2)
     np.testing.assert_allclose(model.wv.vectors, before + 2 * moves * share[:, None],
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(inputs.base, model.wv.vectors, rtol=1e-6, atol=1e-6)
