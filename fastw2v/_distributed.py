@@ -51,7 +51,9 @@ Training
     moves a row along the other row by the learning rate times the loss's curvature, at most
     1/4, times that length squared (the default `contraction` is that bound; an update here is
     one word read, and a Huffman path counts as its mean node, so the constant is only a
-    guide). So at the start, when the output rows are zero and the input vectors short, every
+    guide; in CBOW, where a word's vector is one of the n context rows whose mean is the input
+    and an output row is updated once per window, the rate is divided by n, the mean number of
+    context words). So at the start, when the output rows are zero and the input vectors short, every
     row takes the sum and learns as fast as one process would; the rows that become hot move
     toward the mean as the vectors grow, the input vectors sooner than the output rows, which
     are multiplied by the shorter input vectors. The combined move is added to the rows as they
@@ -126,7 +128,8 @@ class Averaging:
         How far one update moves a row toward where its updates pull it (as ``-ln`` of the
         factor left), per unit of learning rate and of the squared length of the rows the
         update multiplies it by. The default is the bound on the logistic loss's curvature
-        (1/4), not a tuned value; it was measured on skip-gram with negative sampling. It sets
+        (1/4), not a tuned value; it was measured on skip-gram with negative sampling, and CBOW
+        takes it divided by the mean number of context words (6 at ``window=5``). It sets
         which rows take the mean of the processes' moves (rows updated so often that each
         process's move reaches that point) and which take their sum (rows updated rarely). 0
         sums every move.
@@ -538,6 +541,16 @@ def _train_ranges(trainer: Any, state: Any, vocab_hash: Any, jobs: list,
         _corpus.train_file_range(trainer, state, vocab_hash, path, start, end)
 
 
+def mean_context_words(window: int, shrink_windows: bool) -> float:
+    """The mean number of context words of a window away from a sentence's ends: each side's
+    reach is drawn uniformly in [1, window] when windows shrink.
+
+    >>> mean_context_words(5, True), mean_context_words(5, False)
+    (6.0, 10.0)
+    """
+    return float(window + 1 if shrink_windows else 2 * window)
+
+
 class _Rows:
     """One matrix combined across processes: its rows as last combined (`base`), each row's
     share of the words read and the words read when it was last combined, and the scratch
@@ -615,6 +628,14 @@ class ModelSync:
                 inputs.partners.append((outputs, outputs.shares / max(outputs.shares.sum(),
                                                                       1e-300)))
                 outputs.partners.append((inputs, words))
+        # `contraction` is stated for skip-gram, where a word's vector is the input of each of
+        # its predictions and an output row is updated for every context word of a window. In
+        # CBOW a word's vector is one of the window's n context rows and their mean is the
+        # input, so an update moves that mean by 1/n of its step, and an output row is updated
+        # once per window: each word read moves every row about 1/n as far toward where its
+        # updates pull it.
+        self.architecture_factor = 1.0 if model.sg else 1.0 / mean_context_words(
+            model.window, model.shrink_windows)
         self._round = 0
         # Words other processes read, added to this trainer's schedule; this process's words
         # sent to the others so far.
@@ -726,7 +747,8 @@ class ModelSync:
         low, high = matrix.span(rows)
         live, base, group = matrix.live, matrix.base, self.group
         words = self._words_everywhere
-        rate = group.settings.contraction * trainer.alpha_after(words) * matrix.partner_length()
+        rate = (group.settings.contraction * self.architecture_factor
+                * trainer.alpha_after(words) * matrix.partner_length())
         for start in range(low, high, matrix.chunk):
             end = min(start + matrix.chunk, high)
             moves, summed = matrix.moves[:end - start], matrix.summed[:end - start]

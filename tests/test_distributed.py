@@ -375,9 +375,11 @@ class _TwoAlikeProcesses:
         return _Done()
 
 
-def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by():
+@pytest.mark.parametrize("sg, factor", [(1, 1.0), (0, 1 / 3)], ids=["skip-gram", "cbow"])
+def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, factor):
+    # CBOW's rate is divided by the mean number of context words: 3 in windows of 1 or 2.
     sentences = [["a", "b", "c", "a", "d"], ["b", "a", "e", "c"]] * 20
-    model = Word2Vec(sentences, vector_size=8, window=2, min_count=1, negative=3, hs=1,
+    model = Word2Vec(sentences, sg=sg, vector_size=8, window=2, min_count=1, negative=3, hs=1,
                      epochs=1, workers=1, seed=3)
     group = types.SimpleNamespace(rank=0, size=2, settings=Averaging(comm=None),
                                   comm=_TwoAlikeProcesses(), wait=lambda request, what: None)
@@ -408,11 +410,11 @@ def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by():
     model.wv.vectors[:] = before + moves
     # Enough words read that the most frequent word's vector was updated about once (in units
     # of -ln of the factor left) in each process.
-    read = round(2 / (0.25 * 0.02 * length * words.max()))
+    read = round(2 / (0.25 * factor * 0.02 * length * words.max()))
     sync._words_everywhere = read
     trainer = types.SimpleNamespace(alpha_after=lambda words_done: 0.02)
     sync._combine(inputs, len(counts), exact=False, trainer=trainer)
-    share = combined_share(0.25 * 0.02 * length * words * read / 2, 2)
+    share = combined_share(0.25 * factor * 0.02 * length * words * read / 2, 2)
     np.testing.assert_allclose(model.wv.vectors, before + 2 * moves * share[:, None],
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(inputs.base, model.wv.vectors, rtol=1e-6, atol=1e-6)
