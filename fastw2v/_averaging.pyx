@@ -1,10 +1,14 @@
 """The arithmetic of combining a block of rows across processes (`_distributed`), in one pass.
 
 The averaging thread runs while the workers train, on the same cores: every pass it makes over
-the rows it combines is time they lose. NumPy would make six passes over a block (and build
-two temporaries per row); here the rows' shares, the new rows as last combined, the live rows
-and their squared lengths come out of one pass over the block after the collective call, with
-the GIL released.
+the rows it combines is time they lose. NumPy would make five passes over a block (and build
+several temporaries of its size); here the rows' shares, the new rows as last combined, the
+live rows and their squared lengths come out of one pass over the block after the collective
+call, with the GIL released.
+
+Every process must compute the same shares from the same rows, bit for bit: the processes of a
+job run one build of fastw2v (a ``FASTW2V_NATIVE=1`` build compiled separately on machines of
+different CPUs may fuse these sums differently, and their rows would drift apart by rounding).
 """
 
 cimport numpy as cnp

@@ -51,13 +51,14 @@ Training
     moves a row along the other row by the learning rate times the loss's curvature, at most
     1/4, times that length squared (the default `contraction` is that bound; an update here is
     one word read, and a Huffman path counts as its mean node, so the constant is only a
-    guide; in CBOW, where a word's vector is one of the n context rows whose mean is the input
-    and an output row is updated once per window, the rate is divided by n, the mean number of
-    context words). So at the start, when the output rows are zero and the input vectors short, every
-    row takes the sum and learns as fast as one process would; the rows that become hot move
-    toward the mean as the vectors grow, the input vectors sooner than the output rows, which
-    are multiplied by the shorter input vectors. The combined move is added to the rows as they
-    are by then, so the updates the workers made while the round ran are kept.
+    guide; in CBOW with ``cbow_mean=1``, where a word's vector is one of the n context rows
+    whose mean is the input and an output row is updated once per window, the rate is divided
+    by n, the mean number of context words). So at the start, when the output rows are zero and
+    the input vectors short, every row takes the sum and learns as fast as one process would;
+    the rows that become hot move toward the mean as the vectors grow, the input vectors sooner
+    than the output rows, which are multiplied by the shorter input vectors. The combined move
+    is added to the rows as they are by then, so the updates the workers made while the round
+    ran are kept.
     Rows combined every 2**k-th round count 2**k rounds' words, so that tiers combined rarely
     take nearly the mean: hence tiers from 8192 rows by default. At the end of every
     epoch the workers stop, every row is combined by the first process and sent from it, so
@@ -129,10 +130,10 @@ class Averaging:
         factor left), per unit of learning rate and of the squared length of the rows the
         update multiplies it by. The default is the bound on the logistic loss's curvature
         (1/4), not a tuned value; it was measured on skip-gram with negative sampling, and CBOW
-        takes it divided by the mean number of context words (6 at ``window=5``). It sets
-        which rows take the mean of the processes' moves (rows updated so often that each
-        process's move reaches that point) and which take their sum (rows updated rarely). 0
-        sums every move.
+        with ``cbow_mean=1`` takes it divided by the mean number of context words (6 at
+        ``window=5``). It sets which rows take the mean of the processes' moves (rows updated so
+        often that each process's move reaches that point) and which take their sum (rows
+        updated rarely). 0 sums every move.
     timeout : float, default 300
         Seconds any process waits for the others in one collective call before it decides one
         of them died or hangs, and ends the job. It must exceed the longest legitimate wait: the
@@ -630,12 +631,15 @@ class ModelSync:
                 outputs.partners.append((inputs, words))
         # `contraction` is stated for skip-gram, where a word's vector is the input of each of
         # its predictions and an output row is updated for every context word of a window. In
-        # CBOW a word's vector is one of the window's n context rows and their mean is the
-        # input, so an update moves that mean by 1/n of its step, and an output row is updated
-        # once per window: each word read moves every row about 1/n as far toward where its
-        # updates pull it.
-        self.architecture_factor = 1.0 if model.sg else 1.0 / mean_context_words(
-            model.window, model.shrink_windows)
+        # CBOW with cbow_mean=1 a word's vector is one of the window's n context rows and their
+        # mean is the input, so an update moves that mean by 1/n of its step, and an output row
+        # is updated once per window: each word read moves every row about 1/n as far toward
+        # where its updates pull it. With cbow_mean=0 the input is the sum: each context row
+        # takes the whole step, and the output row meets an input n times as long, so the
+        # skip-gram rate stands (not measured on a cluster).
+        cbow_of_the_mean = not model.sg and model.cbow_mean
+        self.architecture_factor = 1.0 / mean_context_words(
+            model.window, model.shrink_windows) if cbow_of_the_mean else 1.0
         self._round = 0
         # Words other processes read, added to this trainer's schedule; this process's words
         # sent to the others so far.

@@ -295,8 +295,14 @@ def test_a_row_takes_the_sum_of_rare_moves_and_the_mean_of_saturated_ones():
                                     np.array([1.0]), np.zeros(1, dtype=np.int64), processes,
                                     processes, updates, np.zeros(1))
             assert base[0, 0] == pytest.approx(expected, rel=1e-6)
-    shares = combined_share(np.array([0.0, 1e-9, 1e3]), 4)
+    # No updates, too few to tell from none, saturated: the sum, the sum, the mean.
+    updates = np.array([0.0, 1e-9, 1e3])
+    shares = combined_share(updates, 4)
     assert shares.tolist() == [1.0, pytest.approx(1.0), 0.25]
+    base = np.zeros((3, 2), dtype=np.float32)
+    _averaging.add_combined(None, base, np.zeros_like(base), np.ones_like(base), updates,
+                            np.zeros(3, dtype=np.int64), 4, 4, 1.0, np.zeros(3))
+    np.testing.assert_allclose(base, np.repeat(shares[:, None], 2, axis=1), rtol=1e-6)
 
 
 def test_rows_combine_by_how_often_they_were_updated_since_last_time():
@@ -375,12 +381,14 @@ class _TwoAlikeProcesses:
         return _Done()
 
 
-@pytest.mark.parametrize("sg, factor", [(1, 1.0), (0, 1 / 3)], ids=["skip-gram", "cbow"])
-def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, factor):
-    # CBOW's rate is divided by the mean number of context words: 3 in windows of 1 or 2.
+@pytest.mark.parametrize("sg, cbow_mean, factor", [(1, 1, 1.0), (0, 1, 1 / 3), (0, 0, 1.0)],
+                         ids=["skip-gram", "cbow-mean", "cbow-sum"])
+def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, cbow_mean, factor):
+    # The rate of CBOW of the context's mean is divided by the mean number of context words: 3
+    # in windows of 1 or 2. Of the context's sum, each context row takes the whole step.
     sentences = [["a", "b", "c", "a", "d"], ["b", "a", "e", "c"]] * 20
-    model = Word2Vec(sentences, sg=sg, vector_size=8, window=2, min_count=1, negative=3, hs=1,
-                     epochs=1, workers=1, seed=3)
+    model = Word2Vec(sentences, sg=sg, cbow_mean=cbow_mean, vector_size=8, window=2,
+                     min_count=1, negative=3, hs=1, epochs=1, workers=1, seed=3)
     group = types.SimpleNamespace(rank=0, size=2, settings=Averaging(comm=None),
                                   comm=_TwoAlikeProcesses(), wait=lambda request, what: None)
     sync = _distributed.ModelSync(group, model, share=None)
@@ -490,7 +498,8 @@ def test_the_vocabulary_counted_together_is_the_single_process_one(tmp_path, zip
 
 @needs_mpi
 @pytest.mark.parametrize("processes,objective", [(2, dict(negative=5)), (3, dict(negative=5)),
-                                                 (2, dict(hs=1, negative=0))])
+                                                 (2, dict(hs=1, negative=0)),
+                                                 (2, dict(sg=0, negative=5))])
 def test_planted_groups_are_learned_across_processes(tmp_path, planted_path, processes,
                                                      objective):
     params = dict(QUICK, workers=1, epochs=8, compute_loss=True, **objective)
