@@ -765,7 +765,8 @@ class ModelSync:
                     matrix.add_combined(start, end, group.size, words, rate, live=False)
                 matrix.words_combined[start:end] = words
                 group.wait(group.comm.Ibcast(base[start:end], root=0), "combining the model")
-                matrix.measure(start, end)
+                if group.rank != 0:  # the first process measured them as it combined them
+                    matrix.measure(start, end)
                 np.copyto(live[start:end], base[start:end])
             else:
                 group.wait(group.comm.Iallreduce(moves, summed), "combining the model")
