@@ -150,6 +150,6 @@ def test_averaging_round_arithmetic(benchmark, zipf_counts):
     def one_round():
         np.subtract(live[:hot], rows.base[:hot], out=rows.moves[:hot])
         rows.summed[:hot] = summed
-        rows.add_combined(0, hot, 2, next(words), 1e-3, live=True)
+        rows.add_combined(0, hot, 2, next(words), 1e-3, update_live=True)
 
     benchmark(one_round)

@@ -6,9 +6,12 @@ several temporaries of its size); here the rows' shares, the new rows as last co
 live rows and their squared lengths come out of one pass over the block after the collective
 call, with the GIL released.
 
-Every process must compute the same shares from the same rows, bit for bit: the processes of a
-job run one build of fastw2v (a ``FASTW2V_NATIVE=1`` build compiled separately on machines of
-different CPUs may fuse these sums differently, and their rows would drift apart by rounding).
+Every process must compute the same rows from the same moves, bit for bit: the processes of a
+job run one build of fastw2v. (``FASTW2V_NATIVE=1`` builds compiled separately on machines of
+different CPUs may round ``base + share * summed`` differently, through fused multiply-adds:
+their rows would drift apart by rounding until the epoch's end, where the first process's rows
+are sent to all. The squared lengths cannot differ: a product of two floats is exact in
+float64, and the sums' order is fixed.)
 """
 
 cimport numpy as cnp
@@ -61,7 +64,26 @@ cdef extern from *:
                       float share, Py_ssize_t dim) noexcept nogil
 
 
-def measure(const float[:, ::1] rows, double[::1] out) -> None:
+cdef bint _overlap(float[:, ::1] live, float[:, ::1] base, const float[:, ::1] moves,
+                   const float[:, ::1] summed):
+    # Whether any two of the (contiguous) blocks share memory; `live` may be None.
+    cdef Py_ssize_t size = base.shape[0] * base.shape[1] * sizeof(float), i, j
+    cdef const char *starts[4]
+    cdef int n = 3
+    starts[0] = <const char *>&base[0, 0]
+    starts[1] = <const char *>&moves[0, 0]
+    starts[2] = <const char *>&summed[0, 0]
+    if live is not None:
+        starts[3] = <const char *>&live[0, 0]
+        n = 4
+    for i in range(n):
+        for j in range(i + 1, n):
+            if starts[i] < starts[j] + size and starts[j] < starts[i] + size:
+                return True
+    return False
+
+
+def measure(const float[:, ::1] rows not None, double[::1] out not None) -> None:
     """Write each row's squared length (float64) into `out`."""
     if out.shape[0] != rows.shape[0]:
         raise ValueError("measure: one length per row")
@@ -71,10 +93,11 @@ def measure(const float[:, ::1] rows, double[::1] out) -> None:
             out[i] = fw_squared_length(&rows[i, 0], dim) if dim else 0.0
 
 
-def add_combined(float[:, ::1] live, float[:, ::1] base, const float[:, ::1] moves,
-                 const float[:, ::1] summed, const double[::1] shares,
-                 int64_t[::1] words_combined, int64_t words, int processes, double rate,
-                 double[::1] squared_lengths) -> None:
+def add_combined(float[:, ::1] live, float[:, ::1] base not None,
+                 const float[:, ::1] moves not None, const float[:, ::1] summed not None,
+                 const double[::1] shares not None, int64_t[::1] words_combined not None,
+                 int64_t words, int processes, double rate,
+                 double[::1] squared_lengths not None) -> None:
     """Add each row's share of the summed moves to the block's rows.
 
     For row i of the block: its updates since it was last combined are ``u = rate *
@@ -84,7 +107,8 @@ def add_combined(float[:, ::1] live, float[:, ::1] base, const float[:, ::1] mov
     ``base[i]`` (the row as last combined) and, when `live` is given, ``s - moves[i]`` to
     ``live[i]``: what the workers wrote since `moves` was taken is kept.
     ``words_combined[i]`` becomes `words` and ``squared_lengths[i]`` the new base row's squared
-    length (as `measure` gives it).
+    length (as `measure` gives it). The four blocks of rows must be distinct memory: the
+    compiled loop is told they do not overlap, so that it can vectorize.
     """
     cdef Py_ssize_t rows = base.shape[0], dim = base.shape[1], i
     if (moves.shape[0] != rows or summed.shape[0] != rows or moves.shape[1] != dim
@@ -92,6 +116,8 @@ def add_combined(float[:, ::1] live, float[:, ::1] base, const float[:, ::1] mov
             or words_combined.shape[0] != rows or squared_lengths.shape[0] != rows
             or (live is not None and (live.shape[0] != rows or live.shape[1] != dim))):
         raise ValueError("add_combined: the block's arrays disagree on its shape")
+    if rows and dim and _overlap(live, base, moves, summed):
+        raise ValueError("add_combined: live, base, moves and summed must not overlap")
     if processes < 1:
         raise ValueError("add_combined: processes must be >= 1")
     cdef bint update_live = live is not None

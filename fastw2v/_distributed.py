@@ -131,9 +131,9 @@ class Averaging:
         update multiplies it by. The default is the bound on the logistic loss's curvature
         (1/4), not a tuned value; it was measured on skip-gram with negative sampling, and CBOW
         with ``cbow_mean=1`` takes it divided by the mean number of context words (6 at
-        ``window=5``). It sets which rows take the mean of the processes' moves (rows updated so
-        often that each process's move reaches that point) and which take their sum (rows
-        updated rarely). 0 sums every move.
+        ``window=5`` with shrinking windows). It sets which rows take the mean of the
+        processes' moves (rows updated so often that each process's move reaches that point)
+        and which take their sum (rows updated rarely). 0 sums every move.
     timeout : float, default 300
         Seconds any process waits for the others in one collective call before it decides one
         of them died or hangs, and ends the job. It must exceed the longest legitimate wait: the
@@ -590,14 +590,15 @@ class _Rows:
                    for partner, weights in self.partners)
 
     def add_combined(self, start: int, end: int, processes: int, words: int, rate: float,
-                     live: bool) -> None:
-        """Add to rows [start, end) of `base` (and of `live`, when `live`: less what they
+                     update_live: bool) -> None:
+        """Add to rows [start, end) of `base` (and of `live`, with `update_live`: less what they
         moved since `moves` was taken) their combined move, their share of the summed moves in
         `summed` by the rule of the module's docstring, and re-measure them: `words` were read
         by all processes by now, and one update of a row shrank its distance to where its
         updates pull it by exp(-`rate`)."""
         rows = end - start
-        _averaging.add_combined(self.live[start:end] if live else None, self.base[start:end],
+        _averaging.add_combined(self.live[start:end] if update_live else None,
+                                self.base[start:end],
                                 self.moves[:rows], self.summed[:rows], self.shares[start:end],
                                 self.words_combined[start:end], words, processes, rate,
                                 self.squared_lengths[start:end])
@@ -635,8 +636,9 @@ class ModelSync:
         # mean is the input, so an update moves that mean by 1/n of its step, and an output row
         # is updated once per window: each word read moves every row about 1/n as far toward
         # where its updates pull it. With cbow_mean=0 the input is the sum: each context row
-        # takes the whole step, and the output row meets an input n times as long, so the
-        # skip-gram rate stands (not measured on a cluster).
+        # takes the whole step, and the output row meets an input of about n times the squared
+        # length (of uncorrelated rows), so the skip-gram rate stands (not measured on a
+        # cluster).
         cbow_of_the_mean = not model.sg and model.cbow_mean
         self.architecture_factor = 1.0 / mean_context_words(
             model.window, model.shrink_windows) if cbow_of_the_mean else 1.0
@@ -762,7 +764,7 @@ class ModelSync:
                 group.wait(group.comm.Ireduce(moves, summed if group.rank == 0 else None,
                                               root=0), "combining the model")
                 if group.rank == 0:
-                    matrix.add_combined(start, end, group.size, words, rate, live=False)
+                    matrix.add_combined(start, end, group.size, words, rate, update_live=False)
                 matrix.words_combined[start:end] = words
                 group.wait(group.comm.Ibcast(base[start:end], root=0), "combining the model")
                 if group.rank != 0:  # the first process measured them as it combined them
@@ -772,7 +774,7 @@ class ModelSync:
                 group.wait(group.comm.Iallreduce(moves, summed), "combining the model")
                 # Added to the rows as they are now, not as they were sent: what the workers
                 # wrote meanwhile is kept.
-                matrix.add_combined(start, end, group.size, words, rate, live=True)
+                matrix.add_combined(start, end, group.size, words, rate, update_live=True)
 
 
 def _fingerprint(model: Any) -> dict:
