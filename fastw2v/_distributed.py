@@ -50,15 +50,15 @@ Training
     for an output row, weighted by how often each is the one): an update of the logistic loss
     moves a row along the other row by the learning rate times the loss's curvature, at most
     1/4, times that length squared (the default `contraction` is that bound; an update here is
-    one word read, and a Huffman path counts as its mean node, so the constant is only a
-    guide; in CBOW with ``cbow_mean=1``, where a word's vector is one of the n context rows
-    whose mean is the input and an output row is updated once per window, the rate is divided
-    by n, the mean number of context words). So at the start, when the output rows are zero and
-    the input vectors short, every row takes the sum and learns as fast as one process would;
-    the rows that become hot move toward the mean as the vectors grow, the input vectors sooner
-    than the output rows, which are multiplied by the shorter input vectors. The combined move
-    is added to the rows as they are by then, so the updates the workers made while the round
-    ran are kept.
+    one word read, and a Huffman path counts as its mean node, so the constant is only a guide;
+    in CBOW with ``cbow_mean=1``, where a word's vector is one of the n context rows whose mean
+    is the input, the word vectors' rate is divided by n, the mean number of context words, and
+    the output rows', updated once per window by that mean, by n^2). So at the start, when the
+    output rows are zero and the input vectors short, every row takes the sum and learns as fast
+    as one process would; the rows that become hot move toward the mean as the vectors grow, the
+    input vectors sooner than the output rows, which are multiplied by the shorter input
+    vectors. The combined move is added to the rows as they are by then, so the updates the
+    workers made while the round ran are kept.
     Rows combined every 2**k-th round count 2**k rounds' words, so that tiers combined rarely
     take nearly the mean: hence tiers from 8192 rows by default. At the end of every
     epoch the workers stop, every row is combined by the first process and sent from it, so
@@ -127,13 +127,13 @@ class Averaging:
         all the rows before it, are combined every 2nd, 4th, 8th... round.
     contraction : float, default 0.25
         How far one update moves a row toward where its updates pull it (as ``-ln`` of the
-        factor left), per unit of learning rate and of the squared length of the rows the
-        update multiplies it by. The default is the bound on the logistic loss's curvature
-        (1/4), not a tuned value; it was measured on skip-gram with negative sampling, and CBOW
-        with ``cbow_mean=1`` takes it divided by the mean number of context words (6 at
-        ``window=5`` with shrinking windows). It sets which rows take the mean of the
-        processes' moves (rows updated so often that each process's move reaches that point)
-        and which take their sum (rows updated rarely). 0 sums every move.
+        factor left), per unit of learning rate and of the squared length of the rows the update
+        multiplies it by. The default is the bound on the logistic loss's curvature (1/4), not a
+        tuned value; it was measured on skip-gram with negative sampling. CBOW with
+        ``cbow_mean=1`` divides it by the mean number of context words n (6 at ``window=5`` with
+        shrinking windows) for the word vectors, by n^2 for the output rows. It sets which rows
+        take the mean of the processes' moves (rows updated so often that each process's move
+        reaches that point) and which take their sum (rows updated rarely). 0 sums every move.
     timeout : float, default 300
         Seconds any process waits for the others in one collective call before it decides one
         of them died or hangs, and ends the job. It must exceed the longest legitimate wait: the
@@ -566,6 +566,9 @@ class _Rows:
         # weights (summing to 1), and the squared length of each row of `base`, kept up to date
         # for the rows each combination changes (so that its cost follows the rows combined).
         self.partners: list[tuple[_Rows, np.ndarray]] = []
+        # How much an update of this matrix contracts relative to a skip-gram update, per word
+        # read and per unit of the partners' squared length (see ModelSync).
+        self.architecture_factor = 1.0
         self.squared_lengths = np.empty(len(live), dtype=np.float64)
         self.measure(0, len(live))
         self.words_combined = np.zeros(len(live), dtype=np.int64)
@@ -633,15 +636,20 @@ class ModelSync:
         # `contraction` is stated for skip-gram, where a word's vector is the input of each of
         # its predictions and an output row is updated for every context word of a window. In
         # CBOW with cbow_mean=1 a word's vector is one of the window's n context rows and their
-        # mean is the input, so an update moves that mean by 1/n of its step, and an output row
-        # is updated once per window: each word read moves every row about 1/n as far toward
-        # where its updates pull it. With cbow_mean=0 the input is the sum: each context row
-        # takes the whole step, and the output row meets an input of about n times the squared
-        # length (of uncorrelated rows), so the skip-gram rate stands (not measured on a
+        # mean is the input: one row's move shifts that mean by 1/n of it, so a word vector
+        # contracts about 1/n as fast. An output row is updated once per window, not n times,
+        # and multiplied by the mean of n rows, whose squared length is about 1/n of a row's
+        # (rows far from parallel): 1/n^2. (Measured on one seed at 2 and 4 processes: input
+        # and output rows at 1/n, 0.3856 and 0.3585 analogy; at 1/n and 1/n^2, 0.3948 and
+        # 0.3811; at 1 and 1/n^2, 0.3885 and 0.3579.) With cbow_mean=0 the input is the sum:
+        # each context row takes the whole step, and the output row meets an input of about n
+        # times a row's squared length, so the skip-gram rates stand (not measured on a
         # cluster).
-        cbow_of_the_mean = not model.sg and model.cbow_mean
-        self.architecture_factor = 1.0 / mean_context_words(
-            model.window, model.shrink_windows) if cbow_of_the_mean else 1.0
+        if not model.sg and model.cbow_mean and self._matrices:
+            context = mean_context_words(model.window, model.shrink_windows)
+            for matrix in self._matrices:
+                matrix.architecture_factor = 1.0 / context ** 2
+            self._matrices[0].architecture_factor = 1.0 / context
         self._round = 0
         # Words other processes read, added to this trainer's schedule; this process's words
         # sent to the others so far.
@@ -753,7 +761,7 @@ class ModelSync:
         low, high = matrix.span(rows)
         live, base, group = matrix.live, matrix.base, self.group
         words = self._words_everywhere
-        rate = (group.settings.contraction * self.architecture_factor
+        rate = (group.settings.contraction * matrix.architecture_factor
                 * trainer.alpha_after(words) * matrix.partner_length())
         for start in range(low, high, matrix.chunk):
             end = min(start + matrix.chunk, high)

@@ -391,15 +391,15 @@ class _TwoAlikeProcesses:
         return _Done()
 
 
-@pytest.mark.parametrize("sg, cbow_mean, shrink_windows, factor",
-                         [(1, 1, True, 1.0), (0, 1, True, 1 / 3), (0, 1, False, 1 / 4),
-                          (0, 0, True, 1.0)],
+@pytest.mark.parametrize("sg, cbow_mean, shrink_windows, factor, output_factor",
+                         [(1, 1, True, 1.0, 1.0), (0, 1, True, 1 / 3, 1 / 9),
+                          (0, 1, False, 1 / 4, 1 / 16), (0, 0, True, 1.0, 1.0)],
                          ids=["skip-gram", "cbow-mean", "cbow-mean-fixed-windows", "cbow-sum"])
-def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, cbow_mean,
-                                                                   shrink_windows, factor):
-    # The rate of CBOW of the context's mean is divided by the mean number of context words: 3
-    # in windows of 1 or 2 words a side, 4 in windows of 2. Of the context's sum, each context
-    # row takes the whole step.
+def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, cbow_mean, shrink_windows,
+                                                                   factor, output_factor):
+    # In CBOW of the context's mean, the word vectors' rate is divided by the mean number of
+    # context words n (3 in windows of 1 or 2 words a side, 4 in windows of 2), the output
+    # rows' by n^2. Of the context's sum, each context row takes the whole step.
     sentences = [["a", "b", "c", "a", "d"], ["b", "a", "e", "c"]] * 20
     model = Word2Vec(sentences, sg=sg, cbow_mean=cbow_mean, vector_size=8, window=2,
                      shrink_windows=shrink_windows, min_count=1, negative=3, hs=1, epochs=1,
@@ -443,7 +443,22 @@ def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, cbow_mean
     np.testing.assert_allclose(inputs.base, model.wv.vectors, rtol=1e-6, atol=1e-6)
     assert 0.5 < share.min() < 0.8 and share.max() < 0.95  # between the mean and the sum
     # ...and the output rows' rate follows the input vectors just combined.
-    assert noise_rows.partner_length() == pytest.approx(words @ squared(model.wv.vectors))
+    output_length = words @ squared(model.wv.vectors)
+    assert noise_rows.partner_length() == pytest.approx(output_length)
+    # An output row's round, at its own factor (the workers zeroed the noise rows above), after
+    # about one update of the most frequent word's row.
+    before = noise_rows.base.copy()
+    moves = model.syn1neg - before
+    read_by_outputs = round(2 / (0.25 * output_factor * 0.02 * output_length
+                                 * noise_rows.shares.max()))
+    sync._words_everywhere = read_by_outputs
+    sync._combine(noise_rows, len(counts), exact=False, trainer=trainer)
+    share = combined_share(0.25 * output_factor * 0.02 * output_length * noise_rows.shares
+                           * read_by_outputs / 2, 2)
+    np.testing.assert_allclose(model.syn1neg, before + 2 * moves * share[:, None],
+                               rtol=1e-5, atol=1e-6)
+    assert 0.5 < share.min() < 0.8 and share.max() < 0.95
+    sync._words_everywhere = read
 
     # Before the output rows grow, every input vector takes the sum of the moves.
     noise_rows.base[:] = 0.0
