@@ -109,13 +109,25 @@ JOB = textwrap.dedent('''
             raise ValueError("a planted failure in one process")
         _corpus.train_file_range = fail
     report = {}
+    # Which processes run the callbacks and ask for a progress bar (none is drawn).
+    from fastw2v import _training
+    from fastw2v.callbacks import CallbackAny2Vec
+    report["epochs_called_back"], report["progress_asked"] = 0, []
+    draw = _training._progress_bar
+    def watched_bar(total, show):
+        report["progress_asked"].append(bool(show))
+        return draw(total, False)
+    _training._progress_bar = watched_bar
+    class EpochCounter(CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            report["epochs_called_back"] += 1
     try:
         model = Word2Vec(comm=Averaging(comm, **job.get("averaging", {})), **params)
         model.build_vocab(corpus_file=corpus)
         report["built"] = model_facts(model)
         if job.get("train", True):
             model.train(corpus_file=corpus, total_words=model.corpus_total_words,
-                        epochs=model.epochs)
+                        epochs=model.epochs, callbacks=[EpochCounter()])
             report["trained"] = model_facts(model)
             report["precision"] = group_precision(model.wv)
             report["alpha_reached"] = model.min_alpha_yet_reached
@@ -586,6 +598,27 @@ def test_a_list_of_files_is_shared_out_and_counted_once(tmp_path, planted_path):
         assert (built["corpus_count"], built["total_words"]) == (
             alone.corpus_count, alone.corpus_total_words)
         assert reports[rank]["precision"] >= 0.9
+
+
+@needs_mpi
+def test_a_process_without_data_trains_along_and_only_the_first_reports(tmp_path):
+    # Two files shared out whole to three processes: the third has nothing to read, and waits
+    # in every round and at every epoch's end for the others. Callbacks and the progress bar
+    # run in the first process only.
+    lines = planted_lines(seed=7)
+    shards = []
+    for index in range(2):
+        shard = tmp_path / f"shard{index}.txt"
+        shard.write_text("\n".join(lines[index::2]) + "\n")
+        shards.append(str(shard))
+    params = dict(QUICK, epochs=2, progress=True)
+    reports, completed = run_job(tmp_path, 3, shards, params)
+    assert completed.returncode == 0, completed.stderr
+    assert "process 2 of 3 has no part of the corpus to train on" in completed.stderr
+    assert reports[0]["trained"] == reports[1]["trained"] == reports[2]["trained"]
+    assert reports[2]["precision"] >= 0.9
+    assert [reports[rank]["epochs_called_back"] for rank in range(3)] == [2, 0, 0]
+    assert [reports[rank]["progress_asked"] for rank in range(3)] == [[True], [False], [False]]
 
 
 @needs_mpi
