@@ -14,6 +14,8 @@ are sent to all. The squared lengths cannot differ: a product of two floats is e
 float64, and the sums' order is fixed.)
 """
 
+import numpy as np
+
 cimport numpy as cnp
 from libc.math cimport expm1
 from libc.stdint cimport int64_t
@@ -64,25 +66,6 @@ cdef extern from *:
                       float share, Py_ssize_t dim) noexcept nogil
 
 
-cdef bint _overlap(float[:, ::1] live, float[:, ::1] base, const float[:, ::1] moves,
-                   const float[:, ::1] summed):
-    # Whether any two of the (contiguous) blocks share memory; `live` may be None.
-    cdef Py_ssize_t size = base.shape[0] * base.shape[1] * sizeof(float), i, j
-    cdef const char *starts[4]
-    cdef int n = 3
-    starts[0] = <const char *>&base[0, 0]
-    starts[1] = <const char *>&moves[0, 0]
-    starts[2] = <const char *>&summed[0, 0]
-    if live is not None:
-        starts[3] = <const char *>&live[0, 0]
-        n = 4
-    for i in range(n):
-        for j in range(i + 1, n):
-            if starts[i] < starts[j] + size and starts[j] < starts[i] + size:
-                return True
-    return False
-
-
 def measure(const float[:, ::1] rows not None, double[::1] out not None) -> None:
     """Write each row's squared length (float64) into `out`."""
     if out.shape[0] != rows.shape[0]:
@@ -116,7 +99,8 @@ def add_combined(float[:, ::1] live, float[:, ::1] base not None,
             or words_combined.shape[0] != rows or squared_lengths.shape[0] != rows
             or (live is not None and (live.shape[0] != rows or live.shape[1] != dim))):
         raise ValueError("add_combined: the block's arrays disagree on its shape")
-    if rows and dim and _overlap(live, base, moves, summed):
+    blocks = [base, moves, summed] if live is None else [live, base, moves, summed]
+    if any(np.may_share_memory(a, b) for k, a in enumerate(blocks) for b in blocks[k + 1:]):
         raise ValueError("add_combined: live, base, moves and summed must not overlap")
     if processes < 1:
         raise ValueError("add_combined: processes must be >= 1")

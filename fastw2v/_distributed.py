@@ -552,12 +552,34 @@ def mean_context_words(window: int, shrink_windows: bool) -> float:
     return float(window + 1 if shrink_windows else 2 * window)
 
 
+def architecture_factors(model: Any) -> tuple[float, float]:
+    """How much faster than `contraction` states it, per word read, the word vectors and the
+    output rows of `model`'s architecture contract.
+
+    `contraction` is stated for skip-gram, where a word's vector is the input of each of its
+    predictions and an output row is updated for every context word of a window. In CBOW with
+    cbow_mean=1 a word's vector is one of the window's n context rows and their mean is the
+    input: one row's move shifts that mean by 1/n of it, so a word vector contracts about 1/n as
+    fast. An output row is updated once per window, not n times, and multiplied by the mean of n
+    rows, whose squared length is about 1/n of a row's (rows far from parallel): 1/n^2 (the
+    screening that chose these is in bench/RESULTS.md, fifteenth session). With cbow_mean=0 the
+    input is the sum: each context row takes the whole step, and the output row meets an input
+    of about n times a row's squared length, so the skip-gram rates stand (not measured on a
+    cluster).
+    """
+    if model.sg or not model.cbow_mean:
+        return 1.0, 1.0
+    context = mean_context_words(model.window, model.shrink_windows)
+    return 1.0 / context, 1.0 / context ** 2
+
+
 class _Rows:
     """One matrix combined across processes: its rows as last combined (`base`), each row's
     share of the words read and the words read when it was last combined, and the scratch
     buffers of one chunk."""
 
-    def __init__(self, live: np.ndarray, hot_first: bool, shares: np.ndarray) -> None:
+    def __init__(self, live: np.ndarray, hot_first: bool, shares: np.ndarray,
+                 architecture_factor: float = 1.0) -> None:
         self.live = live
         self.hot_first = hot_first
         self.base = live.copy()
@@ -568,7 +590,7 @@ class _Rows:
         self.partners: list[tuple[_Rows, np.ndarray]] = []
         # How much an update of this matrix contracts relative to a skip-gram update, per word
         # read and per unit of the partners' squared length (see ModelSync).
-        self.architecture_factor = 1.0
+        self.architecture_factor = architecture_factor
         self.squared_lengths = np.empty(len(live), dtype=np.float64)
         self.measure(0, len(live))
         self.words_combined = np.zeros(len(live), dtype=np.int64)
@@ -617,15 +639,17 @@ class ModelSync:
         self.share = share
         self._matrices: list[_Rows] = []
         if group.size > 1:
+            input_factor, output_factor = architecture_factors(model)
             counts = np.asarray(model.wv.expandos["count"], dtype=np.float64)
             words = _objectives.word_shares(counts)
-            inputs = _Rows(model.wv.vectors, True, words)
+            inputs = _Rows(model.wv.vectors, True, words, input_factor)
             self._matrices.append(inputs)
             for objective in model._objectives:
                 # Huffman inner nodes are numbered from the leaves up: the root, on every
                 # word's path, is the last row.
                 hot_first = not isinstance(objective, _objectives.HierarchicalSoftmax)
-                outputs = _Rows(objective.output, hot_first, objective.row_shares(counts))
+                outputs = _Rows(objective.output, hot_first, objective.row_shares(counts),
+                                output_factor)
                 self._matrices.append(outputs)
                 # An input vector's updates are multiplied by the output rows of its
                 # predictions (weighted by how many predictions reach each), an output row's
@@ -633,23 +657,6 @@ class ModelSync:
                 inputs.partners.append((outputs, outputs.shares / max(outputs.shares.sum(),
                                                                       1e-300)))
                 outputs.partners.append((inputs, words))
-        # `contraction` is stated for skip-gram, where a word's vector is the input of each of
-        # its predictions and an output row is updated for every context word of a window. In
-        # CBOW with cbow_mean=1 a word's vector is one of the window's n context rows and their
-        # mean is the input: one row's move shifts that mean by 1/n of it, so a word vector
-        # contracts about 1/n as fast. An output row is updated once per window, not n times,
-        # and multiplied by the mean of n rows, whose squared length is about 1/n of a row's
-        # (rows far from parallel): 1/n^2. (Measured on one seed at 2 and 4 processes: input
-        # and output rows at 1/n, 0.3856 and 0.3585 analogy; at 1/n and 1/n^2, 0.3948 and
-        # 0.3811; at 1 and 1/n^2, 0.3885 and 0.3579.) With cbow_mean=0 the input is the sum:
-        # each context row takes the whole step, and the output row meets an input of about n
-        # times a row's squared length, so the skip-gram rates stand (not measured on a
-        # cluster).
-        if not model.sg and model.cbow_mean and self._matrices:
-            context = mean_context_words(model.window, model.shrink_windows)
-            for matrix in self._matrices:
-                matrix.architecture_factor = 1.0 / context ** 2
-            self._matrices[0].architecture_factor = 1.0 / context
         self._round = 0
         # Words other processes read, added to this trainer's schedule; this process's words
         # sent to the others so far.
@@ -773,9 +780,9 @@ class ModelSync:
                                               root=0), "combining the model")
                 if group.rank == 0:
                     matrix.add_combined(start, end, group.size, words, rate, update_live=False)
-                matrix.words_combined[start:end] = words
                 group.wait(group.comm.Ibcast(base[start:end], root=0), "combining the model")
-                if group.rank != 0:  # the first process measured them as it combined them
+                if group.rank != 0:  # what add_combined did for the first process's rows
+                    matrix.words_combined[start:end] = words
                     matrix.measure(start, end)
                 np.copyto(live[start:end], base[start:end])
             else:

@@ -439,17 +439,25 @@ def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, cbow_mean
     model.syn1neg[:] = 0.0
     assert inputs.partner_length() == pytest.approx(length)
 
-    # A round: the combined move takes the share for contraction x learning rate x length.
+    # A round: the combined move takes the share for contraction x factor x learning rate x
+    # length, with the words each of the two processes read (the default contraction, a
+    # learning rate of 0.02).
+    def round_share(factor, length, row_shares, read):
+        return combined_share(0.25 * factor * 0.02 * length * row_shares * read / 2, 2)
+
+    def words_for_one_update(factor, length, row_shares):
+        # Enough words read that the most frequent row was updated about once (in units of -ln
+        # of the factor left) in each process.
+        return round(2 / (0.25 * factor * 0.02 * length * row_shares.max()))
+
     before = inputs.base.copy()
     moves = np.random.default_rng(0).normal(size=before.shape).astype(np.float32)
     model.wv.vectors[:] = before + moves
-    # Enough words read that the most frequent word's vector was updated about once (in units
-    # of -ln of the factor left) in each process.
-    read = round(2 / (0.25 * factor * 0.02 * length * words.max()))
+    read = words_for_one_update(factor, length, words)
     sync._words_everywhere = read
     trainer = types.SimpleNamespace(alpha_after=lambda words_done: 0.02)
     sync._combine(inputs, len(counts), exact=False, trainer=trainer)
-    share = combined_share(0.25 * factor * 0.02 * length * words * read / 2, 2)
+    share = round_share(factor, length, words, read)
     np.testing.assert_allclose(model.wv.vectors, before + 2 * moves * share[:, None],
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(inputs.base, model.wv.vectors, rtol=1e-6, atol=1e-6)
@@ -457,16 +465,13 @@ def test_each_matrix_weighs_the_rows_its_updates_are_multiplied_by(sg, cbow_mean
     # ...and the output rows' rate follows the input vectors just combined.
     output_length = words @ squared(model.wv.vectors)
     assert noise_rows.partner_length() == pytest.approx(output_length)
-    # An output row's round, at its own factor (the workers zeroed the noise rows above), after
-    # about one update of the most frequent word's row.
+    # An output row's round, at its own factor (the workers zeroed the noise rows above).
     before = noise_rows.base.copy()
     moves = model.syn1neg - before
-    read_by_outputs = round(2 / (0.25 * output_factor * 0.02 * output_length
-                                 * noise_rows.shares.max()))
+    read_by_outputs = words_for_one_update(output_factor, output_length, noise_rows.shares)
     sync._words_everywhere = read_by_outputs
     sync._combine(noise_rows, len(counts), exact=False, trainer=trainer)
-    share = combined_share(0.25 * output_factor * 0.02 * output_length * noise_rows.shares
-                           * read_by_outputs / 2, 2)
+    share = round_share(output_factor, output_length, noise_rows.shares, read_by_outputs)
     np.testing.assert_allclose(model.syn1neg, before + 2 * moves * share[:, None],
                                rtol=1e-5, atol=1e-6)
     assert 0.5 < share.min() < 0.8 and share.max() < 0.95
@@ -578,14 +583,20 @@ def test_rows_beyond_the_hottest_sum_their_moves(tmp_path, zipf_path):
     assert losses[-1] == pytest.approx(alone.training_loss_history[-1], rel=0.05)
 
 
+def write_shards(directory, lines, count):
+    """Deal `lines` out to `count` files in `directory`, in turn; returns their paths."""
+    shards = []
+    for index in range(count):
+        shard = directory / f"shard{index}.txt"
+        shard.write_text("\n".join(lines[index::count]) + "\n")
+        shards.append(str(shard))
+    return shards
+
+
 @needs_mpi
 def test_a_list_of_files_is_shared_out_and_counted_once(tmp_path, planted_path):
     lines = planted_lines(seed=5)
-    shards = []
-    for index in range(3):
-        shard = tmp_path / f"shard{index}.txt"
-        shard.write_text("\n".join(lines[index::3]) + "\n")
-        shards.append(str(shard))
+    shards = write_shards(tmp_path, lines, 3)
     params = dict(QUICK, workers=2)
     reports, completed = run_job(tmp_path, 2, shards, params)
     assert completed.returncode == 0, completed.stderr
@@ -605,12 +616,7 @@ def test_a_process_without_data_trains_along_and_only_the_first_reports(tmp_path
     # Two files shared out whole to three processes: the third has nothing to read, and waits
     # in every round and at every epoch's end for the others. Callbacks and the progress bar
     # run in the first process only.
-    lines = planted_lines(seed=7)
-    shards = []
-    for index in range(2):
-        shard = tmp_path / f"shard{index}.txt"
-        shard.write_text("\n".join(lines[index::2]) + "\n")
-        shards.append(str(shard))
+    shards = write_shards(tmp_path, planted_lines(seed=7), 2)
     params = dict(QUICK, epochs=2, progress=True)
     reports, completed = run_job(tmp_path, 3, shards, params)
     assert completed.returncode == 0, completed.stderr
